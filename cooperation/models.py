@@ -1,0 +1,562 @@
+"""The domain model: municipalities cooperating on ICT in partnerships.
+
+Events are the single source of truth. Memberships and a partnership's status
+are derived from them by `cooperation.timeline`; the `Membership` rows and
+`Partnership.status` are a cache that only `timeline.rebuild_derived()` writes.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import F, Prefetch, Q
+from django.urls import reverse
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from . import dates
+
+CBS_CODE_PATTERN = r"^GM[0-9]{4}$"
+
+
+class Visibility(models.TextChoices):
+    PUBLIC = "public", _("public")
+    INTERNAL = "internal", _("internal")
+
+
+class Province(models.TextChoices):
+    DRENTHE = "Drenthe", "Drenthe"
+    FLEVOLAND = "Flevoland", "Flevoland"
+    FRYSLAN = "Fryslân", "Fryslân"
+    GELDERLAND = "Gelderland", "Gelderland"
+    GRONINGEN = "Groningen", "Groningen"
+    LIMBURG = "Limburg", "Limburg"
+    NOORD_BRABANT = "Noord-Brabant", "Noord-Brabant"
+    NOORD_HOLLAND = "Noord-Holland", "Noord-Holland"
+    OVERIJSSEL = "Overijssel", "Overijssel"
+    UTRECHT = "Utrecht", "Utrecht"
+    ZEELAND = "Zeeland", "Zeeland"
+    ZUID_HOLLAND = "Zuid-Holland", "Zuid-Holland"
+
+
+class DatedModel(models.Model):
+    """An EDTF date as entered, with derived bounds and precision.
+
+    The bounds are derived on every save; they are never entered by hand.
+    """
+
+    date_text = models.CharField(
+        _("date (EDTF)"),
+        max_length=40,
+        blank=True,
+        validators=[dates.validate_date_text],
+        help_text=dates.ACCEPTED_FORMS,
+    )
+    date_lower = models.DateField(_("earliest date"), null=True, blank=True, editable=False, db_index=True)
+    date_upper = models.DateField(_("latest date"), null=True, blank=True, editable=False, db_index=True)
+    date_precision = models.CharField(
+        _("date precision"),
+        max_length=10,
+        choices=dates.Precision,
+        default=dates.Precision.UNKNOWN,
+        editable=False,
+    )
+
+    class Meta:
+        abstract = True
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(date_lower__isnull=True) | Q(date_upper__isnull=True) | Q(date_lower__lte=F("date_upper")),
+                name="%(class)s_date_bounds_ordered",
+            ),
+        ]
+
+    def save(self, *args, **kwargs):
+        self.derive_date()
+        super().save(*args, **kwargs)
+
+    def derive_date(self) -> dates.FuzzyDate:
+        """Normalise date_text and set the bounds; raises ValidationError if unreadable."""
+        parsed = dates.parse_date(self.date_text)
+        self.date_text = parsed.text
+        self.date_lower, self.date_upper, self.date_precision = parsed.lower, parsed.upper, parsed.precision
+        return parsed
+
+    @property
+    def fuzzy_date(self) -> dates.FuzzyDate:
+        return dates.FuzzyDate(self.date_text, self.date_lower, self.date_upper, self.date_precision)
+
+    @property
+    def date_in_words(self) -> str:
+        return dates.render_date(self.date_text)
+
+    @property
+    def date_iso(self) -> str:
+        return dates.iso_datetime_attr(self.date_text)
+
+
+class MunicipalityQuerySet(models.QuerySet):
+    def current(self):
+        return self.filter(existed_until__isnull=True)
+
+
+class Municipality(models.Model):
+    cbs_code = models.CharField(
+        _("CBS code"),
+        max_length=6,
+        unique=True,
+        validators=[RegexValidator(CBS_CODE_PATTERN, _("A CBS code is GM followed by four digits, e.g. GM0935."))],
+    )
+    name = models.CharField(_("name"), max_length=100, db_index=True)
+    slug = models.SlugField(_("slug"), max_length=120, unique=True)
+    province = models.CharField(_("province"), max_length=20, choices=Province, blank=True)
+    existed_from = models.DateField(_("existed from"), null=True, blank=True)
+    existed_until = models.DateField(
+        _("existed until"), null=True, blank=True, help_text=_("The last day the municipality existed.")
+    )
+    merged_into = models.ForeignKey(
+        "self",
+        verbose_name=_("merged into"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="predecessors",
+    )
+
+    history = HistoricalRecords()
+    objects = MunicipalityQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("municipality")
+        verbose_name_plural = _("municipalities")
+        ordering = ["name", "cbs_code"]
+        constraints = [
+            models.CheckConstraint(condition=Q(cbs_code__regex=CBS_CODE_PATTERN), name="municipality_cbs_code_format"),
+            models.CheckConstraint(
+                condition=Q(existed_from__isnull=True)
+                | Q(existed_until__isnull=True)
+                | Q(existed_from__lte=F("existed_until")),
+                name="municipality_existence_ordered",
+            ),
+            models.CheckConstraint(condition=~Q(merged_into=F("pk")), name="municipality_not_merged_into_itself"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("cooperation:municipality-detail", args=[self.cbs_code])
+
+    @property
+    def tooi_uri(self) -> str:
+        """The government-wide identifier (TOOI) that follows from the CBS code."""
+        return f"https://identifier.overheid.nl/tooi/id/gemeente/{self.cbs_code.lower()}"
+
+
+class Pillar(models.Model):
+    class Code(models.TextChoices):
+        KNOWLEDGE_SHARING = "knowledge_sharing", _("knowledge sharing")
+        ARCHITECTURE_ALIGNMENT = "architecture_alignment", _("architecture alignment")
+        JOINT_PROCUREMENT = "joint_procurement", _("joint procurement")
+        SERVICE_MODERNISATION = "service_modernisation", _("service modernisation")
+
+    code = models.CharField(_("code"), max_length=30, choices=Code, unique=True)
+    name_nl = models.CharField(_("name (Dutch)"), max_length=100)
+    name_en = models.CharField(_("name (English)"), max_length=100)
+    description_nl = models.TextField(_("description (Dutch)"), blank=True)
+    description_en = models.TextField(_("description (English)"), blank=True)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    class Meta:
+        verbose_name = _("pillar")
+        verbose_name_plural = _("pillars")
+        ordering = ["position", "code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("cooperation:pillar-detail", args=[self.code])
+
+    @property
+    def name(self) -> str:
+        return self.name_en if (get_language() or "nl").startswith("en") else self.name_nl
+
+    @property
+    def description(self) -> str:
+        return self.description_en if (get_language() or "nl").startswith("en") else self.description_nl
+
+
+class PartnershipQuerySet(models.QuerySet):
+    def public(self):
+        return self.filter(visibility=Visibility.PUBLIC)
+
+    def visible_to(self, user):
+        """Everything for signed-in staff; public partnerships for everyone else."""
+        if user.is_authenticated and user.is_staff:
+            return self
+        return self.public()
+
+    def for_list(self):
+        """Partnerships with their pillars and memberships: 3 queries in all."""
+        return self.prefetch_related(
+            "pillars",
+            Prefetch("memberships", queryset=Membership.objects.select_related("municipality")),
+        )
+
+    def active_in(self, year: int):
+        """Partnerships with a membership that overlaps the given year."""
+        return self.filter(
+            Q(memberships__start_lower__year__lte=year) | Q(memberships__start_lower__isnull=True),
+            Q(memberships__end_upper__year__gte=year) | Q(memberships__end_upper__isnull=True),
+            memberships__state__in=[Membership.State.ACTIVE, Membership.State.LEAVING, Membership.State.ENDED],
+        ).distinct()
+
+
+class Partnership(models.Model):
+    class LegalForm(models.TextChoices):
+        COVENANT = "covenant", _("covenant (private-law cooperation agreement)")
+        WGR_PUBLIC_BODY = "wgr_public_body", _("public body (Wgr)")
+        WGR_JOINT_BODY = "wgr_joint_body", _("joint body (Wgr)")
+        WGR_BUSINESS_UNIT = "wgr_business_unit", _("business operations organisation (Wgr)")
+        WGR_REGULATION_ONLY = "wgr_regulation_only", _("regulation only, e.g. a central municipality (Wgr)")
+        FOUNDATION_OR_COMPANY = "foundation_or_company", _("foundation or company")
+        OTHER = "other", _("other")
+
+    class Status(models.TextChoices):
+        PLANNED = "planned", _("planned")
+        ACTIVE = "active", _("active")
+        ENDING = "ending", _("ending")
+        ENDED = "ended", _("ended")
+
+    name = models.CharField(_("name"), max_length=200)
+    slug = models.SlugField(_("slug"), max_length=120, unique=True)
+    summary = models.TextField(_("summary"), blank=True)
+    legal_form = models.CharField(_("legal form"), max_length=30, choices=LegalForm, default=LegalForm.COVENANT)
+    pillars = models.ManyToManyField(Pillar, verbose_name=_("pillars"), blank=True, related_name="partnerships")
+    visibility = models.CharField(_("visibility"), max_length=10, choices=Visibility, default=Visibility.PUBLIC)
+    last_verified = models.DateField(
+        _("last verified"), null=True, blank=True, help_text=_("When the data was last checked against the sources.")
+    )
+    # Derived from the events by timeline.rebuild_derived(); never edited by hand.
+    status = models.CharField(_("status"), max_length=10, choices=Status, default=Status.PLANNED, editable=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    history = HistoricalRecords(m2m_fields=[pillars])
+    objects = PartnershipQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("partnership")
+        verbose_name_plural = _("partnerships")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("cooperation:partnership-detail", args=[self.slug])
+
+
+class Agreement(DatedModel):
+    class Kind(models.TextChoices):
+        DECLARATION_OF_INTENT = "declaration_of_intent", _("declaration of intent")
+        COOPERATION_AGREEMENT = "cooperation_agreement", _("cooperation agreement")
+        FRAMEWORK_CONTRACT = "framework_contract", _("framework contract")
+        JOINT_ARRANGEMENT = "joint_arrangement", _("joint arrangement (Wgr)")
+        SERVICE_LEVEL_AGREEMENT = "service_level_agreement", _("service level agreement")
+        OTHER = "other", _("other")
+
+    partnership = models.ForeignKey(
+        Partnership, verbose_name=_("partnership"), on_delete=models.CASCADE, related_name="agreements"
+    )
+    kind = models.CharField(_("kind"), max_length=30, choices=Kind)
+    title = models.CharField(_("title"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    term_start = models.DateField(_("term starts"), null=True, blank=True)
+    term_end = models.DateField(_("term ends"), null=True, blank=True, db_index=True)
+    term_note = models.CharField(_("term note"), max_length=200, blank=True, help_text=_("e.g. “four years”"))
+
+    history = HistoricalRecords()
+
+    class Meta(DatedModel.Meta):
+        verbose_name = _("agreement")
+        verbose_name_plural = _("agreements")
+        ordering = ["partnership", F("date_lower").asc(nulls_last=True), "title"]
+        constraints = [
+            *DatedModel.Meta.constraints,
+            models.CheckConstraint(
+                condition=Q(term_start__isnull=True) | Q(term_end__isnull=True) | Q(term_start__lte=F("term_end")),
+                name="agreement_term_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return f"{self.partnership.get_absolute_url()}#agreement-{self.pk}"
+
+
+class Source(models.Model):
+    class Kind(models.TextChoices):
+        PRESS_RELEASE = "press_release", _("press release")
+        NEWS_ARTICLE = "news_article", _("news article")
+        COUNCIL_DECISION = "council_decision", _("council decision")
+        REGISTER_ENTRY = "register_entry", _("register entry")
+        OTHER = "other", _("other")
+
+    url = models.URLField(_("URL"), max_length=500, blank=True)
+    title = models.CharField(_("title"), max_length=300)
+    publisher = models.CharField(_("publisher"), max_length=200, blank=True)
+    author = models.CharField(_("author"), max_length=200, blank=True)
+    published_on = models.DateField(_("published on"), null=True, blank=True)
+    retrieved_on = models.DateField(_("retrieved on"), null=True, blank=True)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind, default=Kind.NEWS_ARTICLE)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("source")
+        verbose_name_plural = _("sources")
+        ordering = ["-published_on", "title"]
+        constraints = [
+            models.UniqueConstraint(fields=["url"], condition=~Q(url=""), name="source_url_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return self.url
+
+
+class Person(models.Model):
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    description = models.TextField(_("description"), blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("person")
+        verbose_name_plural = _("people")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class EventQuerySet(models.QuerySet):
+    def public(self):
+        return self.filter(visibility=Visibility.PUBLIC, partnership__visibility=Visibility.PUBLIC)
+
+    def visible_to(self, user):
+        if user.is_authenticated and user.is_staff:
+            return self
+        return self.public()
+
+    def for_timeline(self):
+        """Events with everything a timeline row shows: 5 queries whatever the count."""
+        return self.select_related("agreement", "pillar").prefetch_related(
+            "municipalities",
+            "sources",
+            Prefetch("participants", queryset=Participant.objects.select_related("person", "municipality")),
+        )
+
+
+class Event(DatedModel):
+    class Kind(models.TextChoices):
+        COOPERATION_STARTED = "cooperation_started", _("cooperation started")
+        INTENT_DECLARED = "intent_declared", _("intent declared")
+        SIGNED = "signed", _("signed")
+        JOINED = "joined", _("joined")
+        TENDER_LAUNCHED = "tender_launched", _("tender launched")
+        CONTRACT_AWARDED = "contract_awarded", _("contract awarded")
+        STUDY_COMMISSIONED = "study_commissioned", _("study commissioned")
+        EVALUATED = "evaluated", _("evaluated")
+        AMENDED = "amended", _("amended")
+        RENEWED = "renewed", _("renewed")
+        WITHDRAWAL_DECIDED = "withdrawal_decided", _("withdrawal decided")
+        WITHDRAWN = "withdrawn", _("withdrawn")
+        TERMINATION_DECIDED = "termination_decided", _("termination decided")
+        TERMINATED = "terminated", _("terminated")
+        DISENTANGLEMENT_STARTED = "disentanglement_started", _("disentanglement started")
+        DISENTANGLED = "disentangled", _("disentangled")
+        COSTS_SETTLED = "costs_settled", _("costs settled")
+        DISSOLVED = "dissolved", _("dissolved")
+        OTHER = "other", _("other")
+
+    class Status(models.TextChoices):
+        HAPPENED = "happened", _("happened")
+        PLANNED = "planned", _("planned")
+        ABANDONED = "abandoned", _("abandoned")
+
+    class Role(models.TextChoices):
+        PARTICIPANT = "participant", _("participant")
+        CENTRAL_MUNICIPALITY = "central_municipality", _("central municipality")
+        LEAD = "lead", _("lead municipality")
+
+    class DecidedBy(models.TextChoices):
+        COUNCIL = "council", _("municipal council")
+        EXECUTIVE = "executive", _("executive (college van B&W)")
+        MAYOR = "mayor", _("mayor")
+        ALDERMEN = "aldermen", _("aldermen")
+        TOWN_CLERKS = "town_clerks", _("town clerks and management")
+        PARTNERSHIP_BOARD = "partnership_board", _("board of the partnership")
+        OTHER = "other", _("other")
+
+    uid = models.UUIDField(_("public identifier"), default=uuid.uuid4, unique=True, editable=False)
+    partnership = models.ForeignKey(
+        Partnership, verbose_name=_("partnership"), on_delete=models.CASCADE, related_name="events"
+    )
+    kind = models.CharField(_("kind"), max_length=30, choices=Kind)
+    status = models.CharField(_("status"), max_length=10, choices=Status, default=Status.HAPPENED)
+    municipalities = models.ManyToManyField(
+        Municipality, verbose_name=_("municipalities"), blank=True, related_name="events"
+    )
+    role = models.CharField(
+        _("role"),
+        max_length=30,
+        choices=Role,
+        default=Role.PARTICIPANT,
+        help_text=_("The role of these municipalities in the partnership, when they sign or join."),
+    )
+    title = models.CharField(_("title"), max_length=200, blank=True)
+    description = models.TextField(_("description"), blank=True)
+    agreement = models.ForeignKey(
+        Agreement, verbose_name=_("agreement"), null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
+    )
+    pillar = models.ForeignKey(
+        Pillar, verbose_name=_("pillar"), null=True, blank=True, on_delete=models.PROTECT, related_name="events"
+    )
+    decided_by = models.CharField(_("decided by"), max_length=20, choices=DecidedBy, blank=True)
+    reason = models.TextField(_("reason"), blank=True)
+    cost_eur = models.DecimalField(_("cost (EUR)"), max_digits=14, decimal_places=2, null=True, blank=True)
+    cost_note = models.CharField(_("cost note"), max_length=300, blank=True, help_text=_("e.g. “to be determined”"))
+    procurement_reference = models.CharField(
+        _("procurement reference"), max_length=100, blank=True, help_text=_("e.g. the TenderNed notice number")
+    )
+    sources = models.ManyToManyField(Source, verbose_name=_("sources"), blank=True, related_name="events")
+    visibility = models.CharField(_("visibility"), max_length=10, choices=Visibility, default=Visibility.PUBLIC)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    history = HistoricalRecords(m2m_fields=[municipalities, sources])
+    objects = EventQuerySet.as_manager()
+
+    class Meta(DatedModel.Meta):
+        verbose_name = _("event")
+        verbose_name_plural = _("events")
+        ordering = ["partnership", F("date_lower").asc(nulls_last=True), "pk"]
+        indexes = [models.Index(fields=["partnership", "date_lower"], name="event_partnership_date")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.date_in_words})"
+
+    def get_absolute_url(self) -> str:
+        return f"{self.partnership.get_absolute_url()}#event-{self.uid}"
+
+    def clean(self) -> None:
+        """Derive the date and apply the domain rules of `timeline.check_rules`.
+
+        The municipalities come from `self.pending_municipalities` when a form
+        has them but has not saved them yet, else from the database.
+        """
+        try:
+            self.derive_date()
+        except ValidationError as error:
+            raise ValidationError({"date_text": error.messages}) from None
+        if not self.partnership_id:
+            return
+        from . import timeline
+
+        municipalities = getattr(self, "pending_municipalities", None)
+        if municipalities is None:
+            municipalities = list(self.municipalities.all()) if self.pk else []
+        siblings = self.partnership.events.exclude(pk=self.pk).prefetch_related("municipalities")
+        facts = [timeline.facts_from_event(event) for event in siblings]
+        me = timeline.facts_from_event(self, municipalities)
+        problems = timeline.check_rules([*facts, me], self.partnership.name)
+        mine = [problem.message for problem in problems if problem.event_key == me.key]
+        if mine:
+            raise ValidationError(mine, code="domain_rule")
+
+
+class Participant(models.Model):
+    """A person who took part in an event, in a role, for a municipality."""
+
+    class Role(models.TextChoices):
+        ALDERMAN = "alderman", _("alderman")
+        MAYOR = "mayor", _("mayor")
+        TOWN_CLERK = "town_clerk", _("town clerk")
+        DIRECTOR = "director", _("director")
+        COUNCIL_MEMBER = "council_member", _("council member")
+        CIVIL_SERVANT = "civil_servant", _("civil servant")
+        OTHER = "other", _("other")
+
+    event = models.ForeignKey(Event, verbose_name=_("event"), on_delete=models.CASCADE, related_name="participants")
+    person = models.ForeignKey(
+        Person, verbose_name=_("person"), on_delete=models.PROTECT, related_name="participations"
+    )
+    role = models.CharField(_("role"), max_length=20, choices=Role)
+    municipality = models.ForeignKey(
+        Municipality, verbose_name=_("municipality"), null=True, blank=True, on_delete=models.PROTECT
+    )
+    note = models.CharField(_("note"), max_length=300, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("participant")
+        verbose_name_plural = _("participants")
+        ordering = ["event", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["event", "person", "role"], name="participant_unique_per_event_role"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person} ({self.get_role_display()})"
+
+
+class Membership(models.Model):
+    """A derived membership period; written only by timeline.rebuild_derived()."""
+
+    class State(models.TextChoices):
+        PLANNED = "planned", _("planned")
+        ACTIVE = "active", _("member")
+        LEAVING = "leaving", _("leaving")
+        ENDED = "ended", _("left")
+
+    partnership = models.ForeignKey(Partnership, on_delete=models.CASCADE, related_name="memberships")
+    municipality = models.ForeignKey(Municipality, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=30, choices=Event.Role, default=Event.Role.PARTICIPANT)
+    state = models.CharField(max_length=10, choices=State)
+    start_text = models.CharField(max_length=40, blank=True)
+    start_lower = models.DateField(null=True, blank=True, db_index=True)
+    end_text = models.CharField(max_length=81, blank=True)
+    end_upper = models.DateField(null=True, blank=True, db_index=True)
+    ended_by = models.CharField(max_length=30, choices=Event.Kind, blank=True)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+        ordering = ["partnership", "position"]
+
+    def __str__(self) -> str:
+        return f"{self.municipality} in {self.partnership}"
+
+    def get_absolute_url(self) -> str:
+        return self.partnership.get_absolute_url()
+
+    @property
+    def start_in_words(self) -> str:
+        return dates.render_date(self.start_text)
+
+    @property
+    def end_in_words(self) -> str:
+        return dates.render_date(self.end_text)

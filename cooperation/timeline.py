@@ -1,0 +1,384 @@
+"""Pure functions from a partnership's events to what they mean.
+
+Events are the single source of truth: memberships (who was in from when to
+when, and how they left), the partnership's status and the ordered timeline
+are all derived here. Leaving is three dated steps (decision, exit,
+disentanglement), any of which may be missing or vague, so a membership's
+end is a range, not a point.
+
+The only function that touches the database is `rebuild_derived()`, which
+writes the cached copy (Membership rows and Partnership.status).
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from . import dates
+
+START_KINDS = frozenset({"cooperation_started", "signed", "joined"})
+WITHDRAWAL_KINDS = frozenset({"withdrawal_decided", "withdrawn"})
+TERMINATION_KINDS = frozenset({"termination_decided", "terminated", "dissolved"})
+DISENTANGLEMENT_KINDS = frozenset({"disentanglement_started", "disentangled"})
+# Kinds that only a member can be the subject of.
+MEMBER_ONLY_KINDS = WITHDRAWAL_KINDS | DISENTANGLEMENT_KINDS
+
+# Order of kinds that share a date: a start comes before what follows from it.
+KIND_ORDER = {
+    kind: position
+    for position, kind in enumerate(
+        [
+            "cooperation_started",
+            "intent_declared",
+            "signed",
+            "joined",
+            "amended",
+            "renewed",
+            "tender_launched",
+            "contract_awarded",
+            "study_commissioned",
+            "evaluated",
+            "other",
+            "withdrawal_decided",
+            "withdrawn",
+            "termination_decided",
+            "terminated",
+            "disentanglement_started",
+            "disentangled",
+            "costs_settled",
+            "dissolved",
+        ]
+    )
+}
+
+HAPPENED, PLANNED, ABANDONED = "happened", "planned", "abandoned"
+
+
+@dataclass(frozen=True)
+class MunicipalityRef:
+    pk: int
+    name: str
+    existed_until: datetime.date | None = None
+    successor_name: str = ""
+
+
+@dataclass(frozen=True)
+class EventFacts:
+    """What the derivations need to know of one event."""
+
+    key: object
+    kind: str
+    status: str
+    date: dates.FuzzyDate
+    municipalities: tuple[MunicipalityRef, ...] = ()
+    role: str = "participant"
+    created: object = 0
+    event: object = field(default=None, compare=False, repr=False)
+
+
+@dataclass
+class Membership:
+    municipality: MunicipalityRef
+    role: str
+    start: dates.FuzzyDate
+    state: str  # planned, active, leaving, ended
+    start_event: EventFacts
+    decision: EventFacts | None = None
+    exit: EventFacts | None = None
+    disentanglement: EventFacts | None = None
+    termination: EventFacts | None = None
+    end: dates.FuzzyDate | None = None
+    ended_by: str = ""
+
+
+@dataclass(frozen=True)
+class RuleViolation:
+    event_key: object
+    code: str
+    message: str
+
+
+def _municipality_ref(municipality) -> MunicipalityRef:
+    # Only a former municipality needs its successor's name (one query, rare).
+    ceased = municipality.existed_until is not None and municipality.merged_into_id is not None
+    return MunicipalityRef(
+        pk=municipality.pk,
+        name=municipality.name,
+        existed_until=municipality.existed_until,
+        successor_name=municipality.merged_into.name if ceased else "",
+    )
+
+
+def facts_from_event(event, municipalities: Iterable | None = None) -> EventFacts:
+    """EventFacts of a model Event; `municipalities` overrides the saved ones."""
+    if municipalities is None:
+        municipalities = event.municipalities.all() if event.pk else []
+    parsed = dates.parse_date(event.date_text)
+    return EventFacts(
+        key=event.pk or id(event),
+        kind=event.kind,
+        status=event.status,
+        date=parsed,
+        municipalities=tuple(_municipality_ref(m) for m in municipalities),
+        role=event.role,
+        created=event.created_at or datetime.datetime.max.replace(tzinfo=datetime.UTC),
+        event=event,
+    )
+
+
+def sort_key(facts: EventFacts) -> tuple:
+    """Chronological: by earliest date (undated last), then latest date, kind, creation."""
+    lower = facts.date.lower or facts.date.upper or datetime.date.max
+    upper = facts.date.upper or datetime.date.max
+    return (lower, upper, KIND_ORDER.get(facts.kind, 99), str(facts.created), str(facts.key))
+
+
+def ordered(events: Iterable[EventFacts]) -> list[EventFacts]:
+    return sorted(events, key=sort_key)
+
+
+def _may_precede(earlier: dates.FuzzyDate, later: dates.FuzzyDate) -> bool:
+    """Could `earlier` lie on or before `later`? Unknown dates could lie anywhere."""
+    if earlier.lower is None or later.upper is None:
+        return True
+    return earlier.lower <= later.upper
+
+
+def _span(start: dates.FuzzyDate, end: dates.FuzzyDate) -> dates.FuzzyDate:
+    """A range from the start of one vague date to the end of another."""
+    if not start.text or start.text == end.text:
+        return end
+    if not end.text:
+        return dates.FuzzyDate(f"{start.text}/", start.lower, None, dates.Precision.INTERVAL)
+    if "/" in start.text or "/" in end.text:
+        return dates.FuzzyDate(
+            f"{start.text.split('/')[0]}/{end.text.split('/')[-1]}", start.lower, end.upper, dates.Precision.INTERVAL
+        )
+    return dates.FuzzyDate(f"{start.text}/{end.text}", start.lower, end.upper, dates.Precision.INTERVAL)
+
+
+def derive_memberships(events: Iterable[EventFacts]) -> list[Membership]:
+    """Who was a member from when to when, and how it ended, in joining order.
+
+    A start (cooperation_started, signed, joined) opens a membership; a
+    withdrawal decision or a partnership-wide termination decision makes it
+    "leaving"; an exit (withdrawn), a disentanglement without a recorded exit,
+    or a termination/dissolution closes it. Abandoned events change nothing.
+    Without an exit, the end spans from the decision to the disentanglement.
+    """
+    open_by_municipality: dict[int, Membership] = {}
+    memberships: list[Membership] = []
+    for facts in ordered(events):
+        if facts.status == ABANDONED:
+            continue
+        planned = facts.status == PLANNED
+        if facts.kind in START_KINDS:
+            for ref in facts.municipalities:
+                current = open_by_municipality.get(ref.pk)
+                if current is None:
+                    membership = Membership(
+                        municipality=ref,
+                        role=facts.role,
+                        start=facts.date,
+                        state="planned" if planned else "active",
+                        start_event=facts,
+                    )
+                    open_by_municipality[ref.pk] = membership
+                    memberships.append(membership)
+                elif current.state == "planned" and not planned:
+                    current.start, current.start_event, current.state = facts.date, facts, "active"
+                elif facts.role != "participant":
+                    current.role = facts.role
+            continue
+        if facts.kind in MEMBER_ONLY_KINDS:
+            for ref in facts.municipalities:
+                membership = open_by_municipality.get(ref.pk)
+                if membership is not None:
+                    _leave(membership, facts, planned)
+                    if membership.state == "ended":
+                        del open_by_municipality[ref.pk]
+            continue
+        if facts.kind in TERMINATION_KINDS:
+            for pk, membership in list(open_by_municipality.items()):
+                if facts.kind == "termination_decided":
+                    membership.termination = membership.termination or facts
+                    if not planned and membership.state == "active":
+                        membership.state = "leaving"
+                elif not planned:
+                    membership.end, membership.ended_by, membership.state = facts.date, facts.kind, "ended"
+                    membership.exit = membership.exit or facts
+                    del open_by_municipality[pk]
+    return memberships
+
+
+def _leave(membership: Membership, facts: EventFacts, planned: bool) -> None:
+    if facts.kind == "withdrawal_decided":
+        membership.decision = membership.decision or facts
+        if not planned and membership.state == "active":
+            membership.state = "leaving"
+        return
+    if facts.kind == "withdrawn":
+        membership.exit = facts
+        membership.end, membership.ended_by = facts.date, "withdrawn"
+        membership.state = "leaving" if planned else "ended"
+        return
+    membership.disentanglement = facts
+    if membership.exit is not None or facts.kind != "disentangled":
+        if not planned and membership.state == "active":
+            membership.state = "leaving"
+        return
+    # Disentangled without a recorded exit: the membership ended somewhere
+    # between the decision (or termination decision) and the disentanglement.
+    decided = membership.decision or membership.termination
+    membership.end = _span(decided.date, facts.date) if decided else facts.date
+    membership.ended_by = "withdrawn" if membership.decision else "terminated"
+    membership.state = "leaving" if planned else "ended"
+
+
+def derive_status(events: Sequence[EventFacts], memberships: Sequence[Membership] | None = None) -> str:
+    """planned, active, ending or ended.
+
+    Ended once the partnership was terminated or dissolved, or every
+    membership ended; ending once a termination was decided (never active
+    after that decision); planned while nothing has started.
+    """
+    if memberships is None:
+        memberships = derive_memberships(events)
+    happened = [facts for facts in events if facts.status == HAPPENED]
+    kinds = {facts.kind for facts in happened}
+    if kinds & {"terminated", "dissolved"}:
+        return "ended"
+    if memberships and all(m.state == "ended" for m in memberships):
+        return "ended"
+    if "termination_decided" in kinds:
+        return "ending"
+    if any(m.state in ("active", "leaving") for m in memberships):
+        return "active"
+    return "planned"
+
+
+def check_rules(events: Sequence[EventFacts], partnership_name: str) -> list[RuleViolation]:
+    """The domain rules, checked over the whole set of a partnership's events.
+
+    - only a member can withdraw or be disentangled;
+    - a disentanglement follows a withdrawal or a termination;
+    - no event for a municipality after it ceased to exist (merged).
+    Each message names the municipality, the partnership and the date.
+    """
+    violations: list[RuleViolation] = []
+    live = [facts for facts in events if facts.status != ABANDONED]
+    for facts in ordered(events):
+        when = dates.render_date(facts.date.text)
+        for ref in facts.municipalities:
+            params = {"municipality": ref.name, "partnership": partnership_name, "date": when}
+            if ref.existed_until and facts.date.lower and facts.date.lower > ref.existed_until:
+                violations.append(
+                    RuleViolation(
+                        facts.key,
+                        "municipality_ceased",
+                        _(
+                            "%(municipality)s ceased to exist on %(ended)s%(successor)s, so it can have no "
+                            "event in %(partnership)s on %(date)s."
+                        )
+                        % {
+                            **params,
+                            "ended": dates.render_date(ref.existed_until.isoformat()),
+                            "successor": (
+                                _(" (merged into %(name)s)") % {"name": ref.successor_name}
+                                if ref.successor_name
+                                else ""
+                            ),
+                        },
+                    )
+                )
+            if facts.kind not in MEMBER_ONLY_KINDS or facts.status == ABANDONED:
+                continue
+            is_member = any(
+                other.kind in START_KINDS
+                and any(m.pk == ref.pk for m in other.municipalities)
+                and _may_precede(other.date, facts.date)
+                for other in live
+            )
+            if not is_member:
+                violations.append(
+                    RuleViolation(
+                        facts.key,
+                        "not_a_member",
+                        _(
+                            "%(municipality)s is not a member of %(partnership)s on %(date)s, so it cannot "
+                            "have “%(kind)s” there. Record its signing or joining first."
+                        )
+                        % {**params, "kind": _kind_label(facts.kind)},
+                    )
+                )
+                continue
+            if facts.kind in DISENTANGLEMENT_KINDS:
+                follows = any(
+                    (
+                        (other.kind in WITHDRAWAL_KINDS and any(m.pk == ref.pk for m in other.municipalities))
+                        or other.kind in TERMINATION_KINDS
+                    )
+                    and _may_precede(other.date, facts.date)
+                    for other in live
+                )
+                if not follows:
+                    violations.append(
+                        RuleViolation(
+                            facts.key,
+                            "disentanglement_without_exit",
+                            _(
+                                "The disentanglement of %(municipality)s from %(partnership)s on %(date)s must "
+                                "follow a withdrawal or a termination; record that decision first."
+                            )
+                            % params,
+                        )
+                    )
+    return violations
+
+
+def _kind_label(kind: str) -> str:
+    from .models import Event
+
+    return str(Event.Kind(kind).label)
+
+
+def rebuild_derived(partnership) -> None:
+    """Rebuild the cached memberships and status of one partnership from its events.
+
+    Costs 4 queries plus one insert; call it after any change to the events.
+    """
+    from .models import Membership as MembershipRow
+    from .models import Municipality
+
+    events = list(partnership.events.prefetch_related("municipalities"))
+    facts = [facts_from_event(event) for event in events]
+    memberships = derive_memberships(facts)
+    status = derive_status(facts, memberships)
+    municipality_ids = {m.municipality.pk for m in memberships}
+    known = Municipality.objects.in_bulk(municipality_ids)
+    rows = [
+        MembershipRow(
+            partnership=partnership,
+            municipality=known[m.municipality.pk],
+            role=m.role,
+            state=m.state,
+            start_text=m.start.text,
+            start_lower=m.start.lower,
+            end_text=m.end.text if m.end else "",
+            end_upper=m.end.upper if m.end else None,
+            ended_by=m.ended_by,
+            position=position,
+        )
+        for position, m in enumerate(memberships)
+    ]
+    with transaction.atomic():
+        MembershipRow.objects.filter(partnership=partnership).delete()
+        MembershipRow.objects.bulk_create(rows)
+        if partnership.status != status:
+            partnership.status = status
+            type(partnership).objects.filter(pk=partnership.pk).update(status=status)

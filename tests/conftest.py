@@ -1,0 +1,85 @@
+"""The cast of the tests: the reference data, the two seed partnerships and users.
+
+Municipalities and the seed cases are loaded once per test session; each
+test runs in a transaction that is rolled back. Transactional tests (browser,
+Celery worker) flush the database, so they load what they need themselves
+with the `seeded_transactional` fixture.
+"""
+
+import importlib
+
+import pytest
+from django.apps import apps
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.db import connection
+
+from cooperation.demo import load_demo
+from cooperation.models import Municipality, Partnership
+
+SVM = "schiedam-vlaardingen-maassluis-ict"
+MSG = "maastricht-sittard-geleen-ict"
+
+
+def pytest_report_header(config):
+    from django.conf import settings
+
+    engine = settings.DATABASES["default"]["ENGINE"]
+    if "postgresql" not in engine:
+        raise pytest.UsageError(f"The tests run on PostgreSQL, not {engine}: set DATABASE_URL or use `make test`.")
+    db = settings.DATABASES["default"]
+    return f"database: PostgreSQL at {db['HOST']}:{db['PORT']} (test database test_{db['NAME']})"
+
+
+def load_reference_data() -> None:
+    call_command("load_municipalities", verbosity=0)
+    load_demo()
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        assert connection.vendor == "postgresql"
+        print(f"\nRunning on PostgreSQL {connection.pg_version // 10000}.{connection.pg_version % 100}")
+        load_reference_data()
+
+
+@pytest.fixture
+def seeded_transactional(transactional_db):
+    """For transactional tests: the reference data, loaded again after the last flush."""
+    # A flush also removes the pillars that the data migration created.
+    importlib.import_module("cooperation.migrations.0002_pillars").create_pillars(apps, None)
+    load_reference_data()
+
+
+@pytest.fixture
+def municipality():
+    def get(name_or_code: str) -> Municipality:
+        if name_or_code.startswith("GM"):
+            return Municipality.objects.get(cbs_code=name_or_code)
+        return Municipality.objects.current().get(name=name_or_code)
+
+    return get
+
+
+@pytest.fixture
+def svm(db) -> Partnership:
+    """Schiedam, Vlaardingen and Maassluis (2013-2019)."""
+    return Partnership.objects.get(slug=SVM)
+
+
+@pytest.fixture
+def msg(db) -> Partnership:
+    """Maastricht and Sittard-Geleen (2010)."""
+    return Partnership.objects.get(slug=MSG)
+
+
+@pytest.fixture
+def admin_user(db):
+    return get_user_model().objects.create_superuser("beheerder", "beheerder@example.org", "correct-horse-battery-9")
+
+
+@pytest.fixture
+def admin_client(client, admin_user):
+    client.force_login(admin_user)
+    return client
