@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import uuid
 
+from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
-from django.db import models
+from django.db import connection, models
 from django.db.models import F, Prefetch, Q
 from django.urls import reverse
 from django.utils.translation import get_language
@@ -208,6 +209,22 @@ class PartnershipQuerySet(models.QuerySet):
             Prefetch("memberships", queryset=Membership.objects.select_related("municipality")),
         )
 
+    def search(self, query: str):
+        """Full-text search (Dutch configuration, GIN-indexed) on PostgreSQL; word matching elsewhere."""
+        query = query.strip()
+        if not query:
+            return self
+        if connection.vendor == "postgresql":
+            vector = SearchVector("search_text", config="dutch")
+            search_query = SearchQuery(query, config="dutch", search_type="websearch")
+            return self.annotate(search_document=vector, search_rank=SearchRank(vector, search_query)).filter(
+                search_document=search_query
+            )
+        condition = Q()
+        for word in query.split():
+            condition &= Q(search_text__icontains=word)
+        return self.filter(condition)
+
     def active_in(self, year: int):
         """Partnerships with a membership that overlaps the given year."""
         return self.filter(
@@ -243,7 +260,14 @@ class Partnership(models.Model):
         _("last verified"), null=True, blank=True, help_text=_("When the data was last checked against the sources.")
     )
     # Derived from the events by timeline.rebuild_derived(); never edited by hand.
-    status = models.CharField(_("status"), max_length=10, choices=Status, default=Status.PLANNED, editable=False)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status, default=Status.PLANNED, editable=False, db_index=True
+    )
+    first_date = models.DateField(_("first event"), null=True, blank=True, editable=False, db_index=True)
+    last_date = models.DateField(_("latest event"), null=True, blank=True, editable=False, db_index=True)
+    # Public text of the partnership, its members and its public events, for full-text search
+    # (PostgreSQL: a GIN index on to_tsvector('dutch', ...), see migration 0003).
+    search_text = models.TextField(editable=False, blank=True, default="")
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from . import dates
 
@@ -347,10 +348,19 @@ def _kind_label(kind: str) -> str:
     return str(Event.Kind(kind).label)
 
 
-def rebuild_derived(partnership) -> None:
-    """Rebuild the cached memberships and status of one partnership from its events.
+def search_text(partnership, events: Sequence, municipality_names: Iterable[str]) -> str:
+    """The public text a partnership is found by: its own, its members' names, its public events'."""
+    parts = [partnership.name, partnership.summary, *municipality_names]
+    for event in events:
+        if event.visibility == "public":
+            parts.extend([event.title, event.description, event.reason])
+    return "\n".join(part for part in parts if part)
 
-    Costs 4 queries plus one insert; call it after any change to the events.
+
+def rebuild_derived(partnership) -> None:
+    """Rebuild the cached memberships, status, date range and search text of one partnership.
+
+    Costs 3 reads and 3 writes; call it after any change to the partnership or its events.
     """
     from .models import Membership as MembershipRow
     from .models import Municipality
@@ -358,7 +368,6 @@ def rebuild_derived(partnership) -> None:
     events = list(partnership.events.prefetch_related("municipalities"))
     facts = [facts_from_event(event) for event in events]
     memberships = derive_memberships(facts)
-    status = derive_status(facts, memberships)
     municipality_ids = {m.municipality.pk for m in memberships}
     known = Municipality.objects.in_bulk(municipality_ids)
     rows = [
@@ -376,9 +385,230 @@ def rebuild_derived(partnership) -> None:
         )
         for position, m in enumerate(memberships)
     ]
+    public = [event for event in events if event.visibility == "public"]
+    lowers = [event.date_lower for event in public if event.date_lower]
+    uppers = [event.date_upper or event.date_lower for event in public if event.date_upper or event.date_lower]
+    derived = {
+        "status": derive_status(facts, memberships),
+        "first_date": min(lowers, default=None),
+        "last_date": max(uppers, default=None),
+        "search_text": search_text(partnership, events, (m.municipality.name for m in memberships)),
+    }
     with transaction.atomic():
         MembershipRow.objects.filter(partnership=partnership).delete()
         MembershipRow.objects.bulk_create(rows)
-        if partnership.status != status:
-            partnership.status = status
-            type(partnership).objects.filter(pk=partnership.pk).update(status=status)
+        type(partnership).objects.filter(pk=partnership.pk).update(**derived)
+    for name, value in derived.items():
+        setattr(partnership, name, value)
+
+
+# --- Reading aids: the status sentence and the membership chart -------------
+
+
+def _when(date: dates.FuzzyDate) -> str:
+    """'op 16 april 2013', 'in najaar 2016', or '' when unknown."""
+    if not date.text:
+        return ""
+    words = dates.render_date(date.text)
+    if date.precision == dates.Precision.DAY and "/" not in date.text and date.text[-1].isdigit():
+        return _("on %(date)s") % {"date": words}
+    return _("in %(date)s") % {"date": words}
+
+
+def _names(refs: Sequence[MunicipalityRef]) -> str:
+    names = [ref.name for ref in refs]
+    if len(names) <= 1:
+        return "".join(names)
+    return _("%(first)s and %(last)s") % {"first": ", ".join(names[:-1]), "last": names[-1]}
+
+
+def status_sentence(events: Sequence[EventFacts], memberships: Sequence[Membership] | None = None) -> str:
+    """One sentence, written from the events, that says where the partnership stands.
+
+    E.g. "Signed on 16 April 2013 by Schiedam, Vlaardingen and Maassluis; Maassluis
+    left in autumn 2016 – 2017; Schiedam decided in 2019 to terminate it."
+    """
+    if memberships is None:
+        memberships = derive_memberships(events)
+    chronological = [facts for facts in ordered(events) if facts.status == HAPPENED]
+    clauses: list[str] = []
+    start = next((f for f in chronological if f.kind == "signed"), None) or next(
+        (f for f in chronological if f.kind in START_KINDS), None
+    )
+    if start is None:
+        planned = next((f for f in ordered(events) if f.kind in START_KINDS and f.status == PLANNED), None)
+        if planned is None:
+            return _("No start of this partnership has been recorded yet.")
+        clauses.append(
+            _("Planned to start %(when)s with %(names)s")
+            % {"when": _when(planned.date) or _("at a date not yet known"), "names": _names(planned.municipalities)}
+        )
+    else:
+        template = _("Signed %(when)s by %(names)s") if start.kind == "signed" else _("Started %(when)s by %(names)s")
+        clauses.append(template % {"when": _when(start.date), "names": _names(start.municipalities)})
+    for membership in memberships:
+        if membership.start_event is not start and membership.start_event.kind == "joined":
+            clauses.append(
+                _("%(name)s joined %(when)s") % {"name": membership.municipality.name, "when": _when(membership.start)}
+            )
+        if membership.state == "ended" and membership.ended_by == "withdrawn":
+            clauses.append(
+                _("%(name)s left %(when)s") % {"name": membership.municipality.name, "when": _when(membership.end)}
+            )
+        elif membership.decision is not None and membership.state == "leaving":
+            clauses.append(
+                _("%(name)s decided %(when)s to withdraw")
+                % {"name": membership.municipality.name, "when": _when(membership.decision.date)}
+            )
+    for facts in chronological:
+        if facts.kind == "termination_decided":
+            count = len(facts.municipalities) or 2  # "the partners" is plural
+            clauses.append(
+                ngettext(
+                    "%(names)s decided %(when)s to terminate it",
+                    "%(names)s decided %(when)s to terminate it",
+                    count,
+                )
+                % {"names": _names(facts.municipalities) or _("the partners"), "when": _when(facts.date)}
+            )
+        elif facts.kind in ("terminated", "dissolved"):
+            template = _("it was terminated %(when)s") if facts.kind == "terminated" else _("it was dissolved %(when)s")
+            clauses.append(template % {"when": _when(facts.date)})
+    sentence = "; ".join(clause.replace("  ", " ").strip() for clause in clauses)
+    return sentence[0].upper() + sentence[1:] + "."
+
+
+@dataclass
+class ChartMarker:
+    x: float
+    width: float
+    status: str
+    label: str
+    title: str
+
+
+@dataclass
+class ChartLane:
+    name: str
+    url: str
+    y: float
+    state: str
+    # Segments are (x, width).
+    solid: tuple[float, float] | None
+    vague: list[tuple[float, float]]
+    open_end: tuple[float, float] | None
+    planned: tuple[float, float] | None
+    markers: list[ChartMarker]
+
+
+@dataclass
+class Chart:
+    width: int
+    height: int
+    label_width: int
+    plot_top: int
+    years: list[tuple[float, str]]
+    lanes: list[ChartLane]
+    today_x: float | None
+
+
+def _segment(span: tuple[float, float] | None) -> tuple[float, float] | None:
+    """(start, end) -> (x, width) for an SVG rect."""
+    if span is None:
+        return None
+    return (span[0], round(max(span[1] - span[0], 0), 1))
+
+
+CHART_WIDTH, LABEL_WIDTH, LANE_HEIGHT, AXIS_HEIGHT = 960, 170, 44, 34
+
+
+def chart(
+    events: Sequence[EventFacts],
+    memberships: Sequence[Membership],
+    today: datetime.date,
+    urls: dict[int, str] | None = None,
+) -> Chart | None:
+    """Geometry of the membership chart: one lane per membership, a year axis, event markers.
+
+    Vague dates become ranges, not points. Returns None when nothing is dated.
+    """
+    urls = urls or {}
+    known = [d for f in events for d in (f.date.lower, f.date.upper) if d]
+    known += [d for m in memberships for d in (m.start.lower, m.start.upper) if d]
+    if not known or not memberships:
+        return None
+    first_year = min(known).year
+    last_year = max(max(known).year, today.year if any(m.state != "ended" for m in memberships) else 0)
+    axis_start, axis_end = datetime.date(first_year, 1, 1), datetime.date(last_year + 1, 1, 1)
+    plot_width = CHART_WIDTH - LABEL_WIDTH - 16
+    span_days = (axis_end - axis_start).days
+
+    def x(day: datetime.date | None, default: datetime.date) -> float:
+        day = day or default
+        day = min(max(day, axis_start), axis_end)
+        return round(LABEL_WIDTH + (day - axis_start).days / span_days * plot_width, 1)
+
+    step = 1 if last_year - first_year < 16 else 5
+    years = [(x(datetime.date(year, 1, 1), axis_start), str(year)) for year in range(first_year, last_year + 1, step)]
+    lanes = []
+    for index, membership in enumerate(memberships):
+        y = AXIS_HEIGHT + index * LANE_HEIGHT
+        start_lower = x(membership.start.lower, axis_start)
+        start_upper = x(membership.start.upper, axis_start)
+        vague = [(start_lower, start_upper)] if start_upper - start_lower > 2 else []
+        solid = planned = open_end = None
+        if membership.state == "planned":
+            planned = (start_lower, x(membership.end.upper if membership.end else None, axis_end))
+        elif membership.end is not None:
+            end_lower = x(membership.end.lower, axis_end)
+            end_upper = x(membership.end.upper, axis_end)
+            if membership.end.upper is None:
+                open_end = (end_lower, x(axis_end, axis_end))
+            elif end_upper - end_lower > 2:
+                vague.append((end_lower, end_upper))
+            solid = (start_upper, end_lower)
+        elif membership.state == "leaving":
+            leaving_from = membership.decision or membership.termination
+            certain_until = x(leaving_from.date.lower if leaving_from else today, today)
+            solid = (start_upper, certain_until)
+            open_end = (certain_until, x(axis_end, axis_end))
+        else:
+            solid = (start_upper, x(today, today))
+        markers = []
+        for facts in events:
+            if not facts.date.text or not any(ref.pk == membership.municipality.pk for ref in facts.municipalities):
+                continue
+            lower, upper = x(facts.date.lower, axis_start), x(facts.date.upper, axis_end)
+            label = _kind_label(facts.kind)
+            markers.append(
+                ChartMarker(
+                    x=lower,
+                    width=max(upper - lower, 0),
+                    status=facts.status,
+                    label=label,
+                    title=f"{label}: {dates.render_date(facts.date.text)}",
+                )
+            )
+        lanes.append(
+            ChartLane(
+                name=membership.municipality.name,
+                url=urls.get(membership.municipality.pk, ""),
+                y=y,
+                state=membership.state,
+                solid=_segment(solid),
+                vague=[_segment(part) for part in vague],
+                open_end=_segment(open_end),
+                planned=_segment(planned),
+                markers=markers,
+            )
+        )
+    today_x = x(today, today) if axis_start <= today <= axis_end else None
+    return Chart(
+        width=CHART_WIDTH,
+        height=AXIS_HEIGHT + len(lanes) * LANE_HEIGHT + 8,
+        label_width=LABEL_WIDTH,
+        plot_top=AXIS_HEIGHT - 6,
+        years=years,
+        lanes=lanes,
+        today_x=today_x,
+    )

@@ -1,0 +1,248 @@
+"""The public pages: content, filters, visibility and a fixed query count."""
+
+import itertools
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import translation
+
+from cooperation import services, timeline
+from cooperation.models import Event, Municipality, Partnership, Pillar, Source
+
+pytestmark = pytest.mark.django_db
+
+SVM_URL = "/partnerships/schiedam-vlaardingen-maassluis-ict/"
+MSG_URL = "/partnerships/maastricht-sittard-geleen-ict/"
+
+
+def text(response) -> str:
+    return response.content.decode()
+
+
+def grow_register(count: int) -> None:
+    """Add `count` partnerships of six events each, with members, pillars and sources.
+
+    Written in bulk (the rules are tested elsewhere); the derived data is rebuilt as usual.
+    """
+    municipalities = list(Municipality.objects.current().order_by("cbs_code")[:60])
+    pillars = list(Pillar.objects.all())
+    codes = itertools.cycle(range(len(municipalities)))
+    start = Partnership.objects.count()
+    for number in range(start, start + count):
+        members = [municipalities[next(codes)] for _ in range(4)]
+        partnership = Partnership.objects.create(name=f"Proefverband {number}", slug=f"proefverband-{number}")
+        partnership.pillars.set(pillars[: 1 + number % 4])
+        source = Source.objects.create(title=f"Bron {number}", url=f"https://example.org/{number}")
+        plan = [
+            ("signed", "2015-03-01", "happened", members),
+            ("joined", "2016", "happened", [municipalities[-1 - number % 20]]),
+            ("withdrawal_decided", "2017-23", "happened", members[:1]),
+            ("disentangled", "2018", "happened", members[:1]),
+            ("evaluated", "2019-05", "happened", members[1:]),
+            ("tender_launched", "", "planned", members),
+        ]
+        events = []
+        for kind, date_text, status, _members in plan:
+            event = Event(partnership=partnership, kind=kind, date_text=date_text, status=status, title=kind)
+            event.derive_date()
+            events.append(event)
+        Event.objects.bulk_create(events)
+        for event, (*_, concerned) in zip(events, plan, strict=True):
+            event.municipalities.set(concerned)
+            event.sources.set([source])
+        timeline.rebuild_derived(partnership)
+
+
+def count_queries(client, url) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    assert response.status_code == 200, url
+    return len(queries)
+
+
+PAGES = [
+    "/",
+    "/partnerships/",
+    "/partnerships/?q=samenwerking&pillar=joint_procurement&sort=name",
+    "/partnerships/?province=Zuid-Holland&status=ending&year=2015",
+    SVM_URL,
+    "/municipalities/GM0606/",
+    "/pillars/joint_procurement/",
+    "/about/",
+]
+
+
+def test_every_page_costs_the_same_queries_on_small_and_larger_data(client):
+    small = {url: count_queries(client, url) for url in PAGES}
+    grow_register(30)
+    large = {url: count_queries(client, url) for url in PAGES}
+    assert large == small
+    assert max(small.values()) <= 8
+
+
+def test_partnership_page_query_count_is_pinned(client, svm):
+    # partnership, pillars, agreements, events, municipalities, sources, participants
+    with translation.override("nl"):
+        assert count_queries(client, SVM_URL) == 7
+
+
+class TestPartnershipPage:
+    def test_reads_who_left_when(self, client):
+        page = text(client.get(SVM_URL))
+        assert "Ondertekend op 16 april 2013 door Maassluis, Schiedam en Vlaardingen" in page
+        assert "Maassluis trad uit in najaar 2016 – 2017" in page
+        assert "Schiedam besloot in 2019 tot opzegging" in page
+        assert '<time datetime="2013-04-16">16 april 2013</time>' in page
+        assert "afgeblazen" in page  # the joint ICT organisation
+        assert "Kor Kegel" in page and "8 mei 2019" in page
+        assert "kosten nog niet bekend" in page or "Nog te bepalen" in page
+
+    def test_english_version(self, client):
+        page = text(client.get("/en" + SVM_URL))
+        assert '<html lang="en">' in page
+        assert "Signed on 16 April 2013 by Maassluis, Schiedam and Vlaardingen" in page
+        assert "Maassluis left in autumn 2016 – 2017" in page
+        assert "autumn 2016" in page
+
+    def test_chart_draws_lanes_and_vague_ranges(self, client):
+        page = text(client.get(SVM_URL))
+        assert page.count('class="chart__lane') == 3
+        assert 'fill="url(#hatch)"' in page  # vague end of Maassluis drawn as a range
+        assert "chart__marker--abandoned" in page
+
+    def test_unknown_partnership_is_a_404_in_the_site_style(self, client):
+        response = client.get("/partnerships/bestaat-niet/")
+        assert response.status_code == 404
+        assert "Pagina niet gevonden" in text(response)
+
+
+class TestVisibility:
+    @pytest.fixture
+    def internal_event(self, svm, municipality):
+        return services.event_record(
+            partnership=svm,
+            kind="evaluated",
+            date_text="2018-06",
+            municipalities=[municipality("Schiedam")],
+            title="Vertrouwelijke evaluatie",
+            visibility="internal",
+        )
+
+    def test_internal_event_is_hidden_from_the_public(self, client, internal_event):
+        assert "Vertrouwelijke evaluatie" not in text(client.get(SVM_URL))
+        assert "Vertrouwelijke evaluatie" not in text(client.get("/"))
+        assert "Vertrouwelijke evaluatie" not in text(client.get("/municipalities/GM0606/"))
+
+    def test_staff_see_internal_events_marked_internal(self, client, internal_event):
+        staff = get_user_model().objects.create_user("ambtenaar", password="x-very-long-pw-1", is_staff=True)
+        client.force_login(staff)
+        page = text(client.get(SVM_URL))
+        assert "Vertrouwelijke evaluatie" in page
+        assert "badge--internal" in page
+
+    def test_internal_partnership_is_a_404_for_the_public(self, client, svm):
+        Partnership.objects.filter(pk=svm.pk).update(visibility="internal")
+        assert client.get(SVM_URL).status_code == 404
+        assert svm.name not in text(client.get("/partnerships/"))
+
+
+class TestList:
+    def results(self, client, query):
+        response = client.get("/partnerships/?" + query)
+        assert response.status_code == 200
+        return {p.slug for p in response.context["page"].object_list}
+
+    def test_search_finds_by_municipality_and_event_text(self, client):
+        assert self.results(client, "q=Schiedam") == {"schiedam-vlaardingen-maassluis-ict"}
+        assert self.results(client, "q=aanbesteding") == {"maastricht-sittard-geleen-ict"}
+        # Dutch stemming: "ontvlechting" finds "ontvlochten"/"ontvlechting".
+        assert "schiedam-vlaardingen-maassluis-ict" in self.results(client, "q=ontvlechting")
+
+    @pytest.mark.parametrize(
+        "query, expected",
+        [
+            ("municipality=GM0556", {"schiedam-vlaardingen-maassluis-ict"}),
+            ("province=Limburg", {"maastricht-sittard-geleen-ict"}),
+            ("pillar=joint_procurement", {"maastricht-sittard-geleen-ict"}),
+            ("legal_form=covenant", {"maastricht-sittard-geleen-ict", "schiedam-vlaardingen-maassluis-ict"}),
+            ("status=ending", {"schiedam-vlaardingen-maassluis-ict"}),
+            ("status=active", {"maastricht-sittard-geleen-ict"}),
+            ("year=2009", {"maastricht-sittard-geleen-ict"}),
+            ("year=2014", {"maastricht-sittard-geleen-ict", "schiedam-vlaardingen-maassluis-ict"}),
+            ("q=Schiedam&pillar=joint_procurement", set()),
+            ("q=Maastricht&pillar=joint_procurement", {"maastricht-sittard-geleen-ict"}),
+        ],
+    )
+    def test_filters(self, client, query, expected):
+        assert self.results(client, query) == expected
+
+    @pytest.mark.parametrize("query", ["year=abc", "status=zzz", "pillar=<script>", "municipality=GM9999", "page=999"])
+    def test_invalid_filter_values_get_a_message_not_a_500(self, client, query):
+        response = client.get("/partnerships/?" + query)
+        assert response.status_code == 200
+        if "page" not in query:
+            assert "error-summary" in text(response)
+        assert "<script>" not in text(response)
+
+    def test_empty_result_explains_itself(self, client):
+        page = text(client.get("/partnerships/?q=Schiedam&pillar=joint_procurement"))
+        assert "0 samenwerkingsverbanden" in page
+        assert "Geen samenwerkingsverband voldoet aan al deze filters tegelijk." in page
+
+    def test_filters_are_kept_in_pagination_links(self, client):
+        grow_register(22)
+        page = text(client.get("/partnerships/?legal_form=covenant&sort=name"))
+        assert "legal_form=covenant&amp;sort=name&amp;page=2" in page
+
+    def test_sorting(self, client):
+        response = client.get("/partnerships/?sort=-first_date")
+        slugs = [p.slug for p in response.context["page"].object_list]
+        assert slugs == ["schiedam-vlaardingen-maassluis-ict", "maastricht-sittard-geleen-ict"]
+
+
+def test_home_shows_counts_and_latest_events(client):
+    response = client.get("/")
+    assert response.context["active_count"] == 1  # the other one is ending: termination decided
+    assert response.context["municipality_count"] == 2  # Maastricht and Sittard-Geleen
+    assert "Schiedam zegt de samenwerkingsovereenkomst ICT op" in text(response)
+
+
+def test_municipality_page_shows_membership_and_merger_history(client):
+    page = text(client.get("/municipalities/GM0556/"))
+    assert "GM0556" in page and "https://identifier.overheid.nl/tooi/id/gemeente/gm0556" in page
+    assert "najaar 2016 – 2017" in page
+    geleen = text(client.get("/municipalities/GM0906/"))
+    assert "Sittard-Geleen" in geleen and "31 december 2000" in geleen
+    assert "Geleen" in text(client.get("/municipalities/GM1883/"))  # predecessors listed
+
+
+def test_municipality_code_is_case_insensitive_and_unknown_is_404(client):
+    assert client.get("/municipalities/gm0556/").status_code == 200
+    assert client.get("/municipalities/GM9999/").status_code == 404
+
+
+def test_pillar_page(client):
+    page = text(client.get("/pillars/joint_procurement/"))
+    assert "Gezamenlijke inkoop" in page and "ICT-samenwerking Maastricht en Sittard-Geleen" in page
+    assert client.get("/pillars/unknown/").status_code == 404
+    assert "Joint procurement" in text(client.get("/en/pillars/joint_procurement/"))
+
+
+def test_about_page_says_how_current_the_data_is(client):
+    page = text(client.get("/about/"))
+    assert "23 november 2026" in page
+
+
+def test_every_page_has_a_language_switch(client):
+    for url in PAGES:
+        page = text(client.get(url))
+        assert 'hreflang="en"' in page and '<html lang="nl">' in page
+
+
+def test_planned_events_are_marked_as_planned(client):
+    event = Event.objects.get(kind="tender_launched")
+    page = text(client.get(MSG_URL))
+    assert f'id="event-{event.uid}"' in page
+    assert "event--planned" in page and "omstreeks december 2010" in page
