@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
@@ -197,10 +198,10 @@ class PartnershipQuerySet(models.QuerySet):
         return self.filter(visibility=Visibility.PUBLIC)
 
     def visible_to(self, user):
-        """Everything for signed-in staff; public partnerships for everyone else."""
-        if user.is_authenticated and user.is_staff:
-            return self
-        return self.public()
+        """Everything for viewers (any account); public partnerships for anonymous visitors."""
+        from .permissions import can_view_internal
+
+        return self if can_view_internal(user) else self.public()
 
     def for_list(self):
         """Partnerships with their pillars and memberships: 3 queries in all."""
@@ -259,6 +260,12 @@ class Partnership(models.Model):
     last_verified = models.DateField(
         _("last verified"), null=True, blank=True, help_text=_("When the data was last checked against the sources.")
     )
+    internal_note = models.TextField(_("internal note"), blank=True, help_text=_("Shown to signed-in users only."))
+    is_synthetic = models.BooleanField(
+        _("synthetic"), default=False, editable=False, db_index=True, help_text=_("Generated test data, not real.")
+    )
+    # Optimistic locking: incremented on every save; a save based on an older version is refused.
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
     # Derived from the events by timeline.rebuild_derived(); never edited by hand.
     status = models.CharField(
         _("status"), max_length=10, choices=Status, default=Status.PLANNED, editable=False, db_index=True
@@ -341,6 +348,7 @@ class Source(models.Model):
     published_on = models.DateField(_("published on"), null=True, blank=True)
     retrieved_on = models.DateField(_("retrieved on"), null=True, blank=True)
     kind = models.CharField(_("kind"), max_length=20, choices=Kind, default=Kind.NEWS_ARTICLE)
+    is_synthetic = models.BooleanField(_("synthetic"), default=False, editable=False, db_index=True)
 
     history = HistoricalRecords()
 
@@ -379,9 +387,9 @@ class EventQuerySet(models.QuerySet):
         return self.filter(visibility=Visibility.PUBLIC, partnership__visibility=Visibility.PUBLIC)
 
     def visible_to(self, user):
-        if user.is_authenticated and user.is_staff:
-            return self
-        return self.public()
+        from .permissions import can_view_internal
+
+        return self if can_view_internal(user) else self.public()
 
     def for_timeline(self):
         """Events with everything a timeline row shows: 5 queries whatever the count."""
@@ -466,8 +474,13 @@ class Event(DatedModel):
     )
     sources = models.ManyToManyField(Source, verbose_name=_("sources"), blank=True, related_name="events")
     visibility = models.CharField(_("visibility"), max_length=10, choices=Visibility, default=Visibility.PUBLIC)
+    cost_internal = models.BooleanField(
+        _("costs are internal"), default=False, help_text=_("Show the cost only to signed-in users.")
+    )
+    internal_note = models.TextField(_("internal note"), blank=True, help_text=_("Shown to signed-in users only."))
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
-    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True, db_index=True)
 
     history = HistoricalRecords(m2m_fields=[municipalities, sources])
     objects = EventQuerySet.as_manager()
@@ -584,3 +597,26 @@ class Membership(models.Model):
     @property
     def end_in_words(self) -> str:
         return dates.render_date(self.end_text)
+
+
+class EditorProfile(models.Model):
+    """The municipalities an editor works for; their partnerships are the ones they may change."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="editor_profile"
+    )
+    municipalities = models.ManyToManyField(
+        Municipality, verbose_name=_("municipalities"), blank=True, related_name="editors"
+    )
+
+    history = HistoricalRecords(m2m_fields=[municipalities])
+
+    class Meta:
+        verbose_name = _("editor profile")
+        verbose_name_plural = _("editor profiles")
+
+    def __str__(self) -> str:
+        return str(self.user)
+
+    def get_absolute_url(self) -> str:
+        return reverse("admin:cooperation_editorprofile_change", args=[self.pk])

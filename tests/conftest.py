@@ -49,6 +49,7 @@ def seeded_transactional(transactional_db):
     """For transactional tests: the reference data, loaded again after the last flush."""
     # A flush also removes the pillars that the data migration created.
     importlib.import_module("cooperation.migrations.0002_pillars").create_pillars(apps, None)
+    importlib.import_module("cooperation.migrations.0004_roles_versions_notes").assign_roles(apps)
     load_reference_data()
 
 
