@@ -20,6 +20,7 @@ install: $(VENV)/.installed
 # Local portal: SQLite file, Celery tasks in-process, e-mail to the console.
 run: export DJANGO_DEBUG = 1
 run: export CELERY_TASK_ALWAYS_EAGER = 1
+run: export DJANGO_EMAIL_BACKEND = django.core.mail.backends.console.EmailBackend
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py load_municipalities
@@ -63,6 +64,12 @@ messages: export DJANGO_DEBUG = 1
 messages: install
 	$(BIN)/python manage.py makemessages -l nl --ignore=.venv --ignore=staticfiles --no-obsolete
 	$(BIN)/python manage.py compilemessages --ignore=.venv
+
+# The benchmark suite (bench/run.py): small then large synthetic data on PostgreSQL, gunicorn with
+# 2 workers, the import benchmark; prints the table and writes bench/results.md. About 15 minutes
+# the first time (the large data is kept for later runs); run it on a quiet machine.
+bench: install services
+	$(BIN)/python bench/run.py
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles

@@ -4,16 +4,22 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from . import timeline
+from . import notifications, permissions, timeline
+from .admin_import import PartnershipForm, RegisterAdminMixin, VersionLockFormMixin
 from .models import (
     Agreement,
+    EditorProfile,
     Event,
+    ImportJob,
     Municipality,
+    Notification,
     Participant,
     Partnership,
     Person,
@@ -61,8 +67,48 @@ class ProvinceListFilter(admin.SimpleListFilter):
         return queryset.filter(municipalities__province=self.value()).distinct()
 
 
-class EventForm(forms.ModelForm):
-    """Hands the chosen municipalities to Event.clean() before they are saved."""
+NOT_OWN_PARTNERSHIP = _(
+    "Record at least one event that concerns one of your municipalities; "
+    "otherwise you could not edit this partnership afterwards."
+)
+
+
+class PartnershipScopeMixin:
+    """Editors see and change only the partnerships of their municipalities, and what hangs under them.
+
+    Administrators see everything. Others' objects are not in the queryset, so their change
+    pages answer "does not exist", whatever id is guessed.
+    """
+
+    partnership_path = "partnership"  # "" for Partnership itself
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if permissions.is_administrator(request.user):
+            return queryset
+        editable = permissions.editable_partnerships(request.user).values("pk")
+        field = f"{self.partnership_path}__in" if self.partnership_path else "pk__in"
+        return queryset.filter(**{field: editable})
+
+    def _partnership_of(self, obj):
+        return getattr(obj, self.partnership_path) if self.partnership_path else obj
+
+    def has_change_permission(self, request, obj=None):
+        allowed = super().has_change_permission(request, obj)
+        return allowed and (obj is None or permissions.can_edit_partnership(request.user, self._partnership_of(obj)))
+
+    def has_delete_permission(self, request, obj=None):
+        allowed = super().has_delete_permission(request, obj)
+        return allowed and (obj is None or permissions.can_edit_partnership(request.user, self._partnership_of(obj)))
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "partnership":
+            kwargs["queryset"] = permissions.editable_partnerships(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class EventForm(VersionLockFormMixin, forms.ModelForm):
+    """Hands the chosen municipalities to Event.clean() before they are saved; refuses stale saves."""
 
     class Meta:
         model = Event
@@ -90,6 +136,13 @@ class EventForm(forms.ModelForm):
         cleaned = super().clean()
         if "municipalities" in cleaned:
             self.instance.pending_municipalities = list(cleaned["municipalities"])
+        return cleaned
+
+
+class InlineEventForm(EventForm):
+    def clean(self):
+        cleaned = super().clean()
+        self.instance.rules_checked_by_formset = True  # EventInlineFormSet.clean checks them all together
         return cleaned
 
 
@@ -126,11 +179,16 @@ class EventInlineFormSet(forms.BaseInlineFormSet):
             form = form_keys.get(problem.event_key)
             if form is not None:
                 form.add_error(None, ValidationError(problem.message, code=problem.code))
+        user = getattr(self, "request_user", None)
+        if user is not None and not permissions.is_administrator(user):
+            own = permissions.editor_municipality_ids(user)
+            if not any(ref.pk in own for facts in kept.values() for ref in facts.municipalities):
+                raise ValidationError(NOT_OWN_PARTNERSHIP, code="not_own_partnership")
 
 
 class EventInline(admin.StackedInline):
     model = Event
-    form = EventForm
+    form = InlineEventForm
     formset = EventInlineFormSet
     extra = 0
     show_change_link = True
@@ -145,8 +203,14 @@ class EventInline(admin.StackedInline):
         "reason",
         ("cost_eur", "cost_note"),
         "sources",
+        "expected_version",
     ]
     classes = ["collapse"]
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        formset.request_user = request.user
+        return formset
 
 
 class AgreementInline(admin.TabularInline):
@@ -163,7 +227,8 @@ class ParticipantInline(admin.TabularInline):
 
 
 @admin.register(Municipality)
-class MunicipalityAdmin(SimpleHistoryAdmin):
+class MunicipalityAdmin(RegisterAdminMixin, SimpleHistoryAdmin):
+    import_kind = "municipalities"
     list_display = ["name", "cbs_code", "province", "existed_until", "merged_into"]
     list_filter = ["province", ("existed_until", admin.EmptyFieldListFilter)]
     search_fields = ["name", "cbs_code"]
@@ -185,7 +250,10 @@ class PillarAdmin(admin.ModelAdmin):
 
 
 @admin.register(Partnership)
-class PartnershipAdmin(SimpleHistoryAdmin):
+class PartnershipAdmin(RegisterAdminMixin, PartnershipScopeMixin, SimpleHistoryAdmin):
+    partnership_path = ""
+    import_kind = "partnerships"
+    form = PartnershipForm
     list_display = ["name", "legal_form", "status", "visibility", "event_count", "last_verified"]
     list_filter = ["status", "legal_form", "visibility", "pillars", "memberships__municipality__province"]
     search_fields = ["name", "slug", "summary", "memberships__municipality__name"]
@@ -204,10 +272,20 @@ class PartnershipAdmin(SimpleHistoryAdmin):
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         timeline.rebuild_derived(form.instance)
+        # Events saved through the inline: new ones, and those changed to public, are published.
+        for formset in formsets:
+            if formset.model is not Event:
+                continue
+            for event in formset.new_objects:
+                notifications.event_notify_followers(event=event, created=True, previous_visibility=None)
+            for event, changed in formset.changed_objects:
+                if "visibility" in changed:
+                    notifications.event_notify_followers(event=event, created=False, previous_visibility=None)
 
 
 @admin.register(Event)
-class EventAdmin(SimpleHistoryAdmin):
+class EventAdmin(RegisterAdminMixin, PartnershipScopeMixin, SimpleHistoryAdmin):
+    import_kind = "events"
     form = EventForm
     list_display = ["partnership", "date_in_words", "kind", "status", "municipality_names", "visibility"]
     list_filter = [
@@ -218,14 +296,39 @@ class EventAdmin(SimpleHistoryAdmin):
         YearListFilter,
         "visibility",
         "partnership",
+        ("municipalities", admin.RelatedOnlyFieldListFilter),
     ]
-    search_fields = ["title", "description", "reason", "partnership__name", "municipalities__name", "uid"]
+    search_fields = [
+        "title",
+        "description",
+        "reason",
+        "partnership__name",
+        "partnership__slug",
+        "municipalities__name",
+        "municipalities__cbs_code",
+        "kind",
+        "date_text",
+        "uid",
+    ]
     autocomplete_fields = ["partnership", "municipalities", "sources", "agreement"]
     readonly_fields = ["uid", "date_lower", "date_upper", "date_precision", "created_at", "updated_at"]
     inlines = [ParticipantInline]
     list_select_related = ["partnership"]
     fieldsets = [
-        (None, {"fields": ["partnership", ("kind", "status"), "date_text", "municipalities", "role", "visibility"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "partnership",
+                    ("kind", "status"),
+                    "date_text",
+                    "municipalities",
+                    "role",
+                    "visibility",
+                    "expected_version",
+                ]
+            },
+        ),
         (_("Description"), {"fields": ["title", "description", "pillar", "agreement", "decided_by", "reason"]}),
         (_("Costs and procurement"), {"fields": [("cost_eur", "cost_note"), "procurement_reference"]}),
         (_("Sources"), {"fields": ["sources"]}),
@@ -252,6 +355,9 @@ class EventAdmin(SimpleHistoryAdmin):
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         timeline.rebuild_derived(form.instance.partnership)
+        notifications.event_notify_followers(
+            event=form.instance, created=not change, previous_visibility=form.initial.get("visibility")
+        )
 
     def delete_model(self, request, obj):
         partnership = obj.partnership
@@ -260,7 +366,7 @@ class EventAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Agreement)
-class AgreementAdmin(SimpleHistoryAdmin):
+class AgreementAdmin(RegisterAdminMixin, PartnershipScopeMixin, SimpleHistoryAdmin):
     list_display = ["title", "partnership", "kind", "date_text", "term_end"]
     list_filter = ["kind"]
     search_fields = ["title", "partnership__name"]
@@ -269,7 +375,7 @@ class AgreementAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Source)
-class SourceAdmin(SimpleHistoryAdmin):
+class SourceAdmin(RegisterAdminMixin, SimpleHistoryAdmin):
     list_display = ["title", "publisher", "published_on", "kind", "url"]
     list_filter = ["kind"]
     search_fields = ["title", "publisher", "author", "url"]
@@ -279,3 +385,54 @@ class SourceAdmin(SimpleHistoryAdmin):
 class PersonAdmin(SimpleHistoryAdmin):
     list_display = ["name"]
     search_fields = ["name"]
+
+
+class EditorProfileInline(admin.StackedInline):
+    model = EditorProfile
+    can_delete = False
+    autocomplete_fields = ["municipalities"]
+    verbose_name_plural = _("municipalities this user edits for (editor role)")
+
+
+class PortalUserAdmin(UserAdmin):
+    inlines = [EditorProfileInline]
+    list_display = ["username", "email", "first_name", "last_name", "is_active", "is_staff", "role_names"]
+    list_filter = ["groups", "is_active", "is_staff", "is_superuser"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("groups")
+
+    @admin.display(description=_("roles"))
+    def role_names(self, obj):
+        return ", ".join(group.name for group in obj.groups.all())
+
+
+admin.site.unregister(User)
+admin.site.register(User, PortalUserAdmin)
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    """The outbox, for operations: what was sent, what is pending, what failed and why."""
+
+    list_display = ["subject", "email", "kind", "status", "attempts", "created_at", "sent_at"]
+    list_filter = ["status", "kind"]
+    search_fields = ["email", "subject", "key"]
+    readonly_fields = [field.name for field in Notification._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(admin.ModelAdmin):
+    list_display = ["filename", "kind", "user", "status", "processed_rows", "total_rows", "created_at"]
+    list_filter = ["status", "kind"]
+    exclude = ["data"]
+    readonly_fields = [field.name for field in ImportJob._meta.fields if field.name != "data"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("data").select_related("user")

@@ -45,6 +45,16 @@ class Province(models.TextChoices):
     ZUID_HOLLAND = "Zuid-Holland", "Zuid-Holland"
 
 
+def next_version(instance, update_fields=None) -> None:
+    """Optimistic locking: every save of an existing row is a new version.
+
+    A save based on an older version is refused before it gets here, by
+    `services.version_lock()` (admin forms, services, imports).
+    """
+    if not instance._state.adding and (update_fields is None or "version" in update_fields):
+        instance.version += 1
+
+
 class DatedModel(models.Model):
     """An EDTF date as entered, with derived bounds and precision.
 
@@ -227,12 +237,13 @@ class PartnershipQuerySet(models.QuerySet):
         return self.filter(condition)
 
     def active_in(self, year: int):
-        """Partnerships with a membership that overlaps the given year."""
-        return self.filter(
-            Q(memberships__start_lower__year__lte=year) | Q(memberships__start_lower__isnull=True),
-            Q(memberships__end_upper__year__gte=year) | Q(memberships__end_upper__isnull=True),
-            memberships__state__in=[Membership.State.ACTIVE, Membership.State.LEAVING, Membership.State.ENDED],
-        ).distinct()
+        """Partnerships with a membership that overlaps the given year (a semi-join: no DISTINCT needed)."""
+        overlapping = Membership.objects.filter(
+            Q(start_lower__year__lte=year) | Q(start_lower__isnull=True),
+            Q(end_upper__year__gte=year) | Q(end_upper__isnull=True),
+            state__in=[Membership.State.ACTIVE, Membership.State.LEAVING, Membership.State.ENDED],
+        )
+        return self.filter(pk__in=overlapping.values("partnership_id"))
 
 
 class Partnership(models.Model):
@@ -288,6 +299,10 @@ class Partnership(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs):
+        next_version(self, kwargs.get("update_fields"))
+        super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
         return reverse("cooperation:partnership-detail", args=[self.slug])
@@ -489,10 +504,18 @@ class Event(DatedModel):
         verbose_name = _("event")
         verbose_name_plural = _("events")
         ordering = ["partnership", F("date_lower").asc(nulls_last=True), "pk"]
-        indexes = [models.Index(fields=["partnership", "date_lower"], name="event_partnership_date")]
+        indexes = [
+            models.Index(fields=["partnership", "date_lower"], name="event_partnership_date"),
+            # The home page's latest events: newest first, read from the index until 8 match.
+            models.Index(F("date_upper").desc(nulls_last=True), F("id").desc(), name="event_latest"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} ({self.date_in_words})"
+
+    def save(self, *args, **kwargs):
+        next_version(self, kwargs.get("update_fields"))
+        super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
         return f"{self.partnership.get_absolute_url()}#event-{self.uid}"
@@ -501,13 +524,15 @@ class Event(DatedModel):
         """Derive the date and apply the domain rules of `timeline.check_rules`.
 
         The municipalities come from `self.pending_municipalities` when a form
-        has them but has not saved them yet, else from the database.
+        has them but has not saved them yet, else from the database. The admin's
+        inline formset checks all events of a partnership together instead
+        (`rules_checked_by_formset`), so events entered in one save see each other.
         """
         try:
             self.derive_date()
         except ValidationError as error:
             raise ValidationError({"date_text": error.messages}) from None
-        if not self.partnership_id:
+        if not self.partnership_id or getattr(self, "rules_checked_by_formset", False):
             return
         from . import timeline
 
@@ -608,6 +633,11 @@ class EditorProfile(models.Model):
     municipalities = models.ManyToManyField(
         Municipality, verbose_name=_("municipalities"), blank=True, related_name="editors"
     )
+    receives_reminders = models.BooleanField(
+        _("receives reminders"),
+        default=True,
+        help_text=_("A daily e-mail of planned events and agreement terms ending for these municipalities."),
+    )
 
     history = HistoricalRecords(m2m_fields=[municipalities])
 
@@ -620,3 +650,251 @@ class EditorProfile(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("admin:cooperation_editorprofile_change", args=[self.pk])
+
+
+class SubscriptionQuerySet(models.QuerySet):
+    def for_page(self):
+        """A user's subscriptions with what they follow: 1 query."""
+        return self.select_related("partnership", "municipality", "pillar").order_by("created_at", "pk")
+
+
+class Subscription(models.Model):
+    """A user follows exactly one partnership, municipality or pillar and hears of its new events."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="subscriptions"
+    )
+    partnership = models.ForeignKey(
+        Partnership, verbose_name=_("partnership"), null=True, blank=True, on_delete=models.CASCADE
+    )
+    municipality = models.ForeignKey(
+        Municipality, verbose_name=_("municipality"), null=True, blank=True, on_delete=models.CASCADE
+    )
+    pillar = models.ForeignKey(Pillar, verbose_name=_("pillar"), null=True, blank=True, on_delete=models.CASCADE)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    objects = SubscriptionQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("subscription")
+        verbose_name_plural = _("subscriptions")
+        ordering = ["user", "created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(partnership__isnull=False, municipality__isnull=True, pillar__isnull=True)
+                | Q(partnership__isnull=True, municipality__isnull=False, pillar__isnull=True)
+                | Q(partnership__isnull=True, municipality__isnull=True, pillar__isnull=False),
+                name="subscription_exactly_one_target",
+            ),
+            models.UniqueConstraint(
+                fields=["user", "partnership"], condition=Q(partnership__isnull=False), name="subscription_partnership"
+            ),
+            models.UniqueConstraint(
+                fields=["user", "municipality"],
+                condition=Q(municipality__isnull=False),
+                name="subscription_municipality",
+            ),
+            models.UniqueConstraint(
+                fields=["user", "pillar"], condition=Q(pillar__isnull=False), name="subscription_pillar"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.target}"
+
+    def get_absolute_url(self) -> str:
+        return self.target.get_absolute_url()
+
+    @property
+    def target(self):
+        return self.partnership or self.municipality or self.pillar
+
+
+class Notification(models.Model):
+    """The outbox: one e-mail to one recipient, written in the transaction of what caused it.
+
+    `key` makes it unique per recipient and cause (an event's publication, a day's digest),
+    so a cause recorded twice queues one e-mail; the sending task marks it sent, so a task
+    delivered twice sends one e-mail.
+    """
+
+    class Kind(models.TextChoices):
+        EVENT = "event", _("new event")
+        DIGEST = "digest", _("reminder digest")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("pending")
+        SENT = "sent", _("sent")
+        FAILED = "failed", _("failed")
+
+    key = models.CharField(_("key"), max_length=200, unique=True)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind)
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("recipient"), on_delete=models.CASCADE, related_name="notifications"
+    )
+    email = models.EmailField(_("e-mail address"))
+    event = models.ForeignKey(
+        Event, verbose_name=_("event"), null=True, blank=True, on_delete=models.SET_NULL, related_name="notifications"
+    )
+    subject = models.CharField(_("subject"), max_length=300)
+    body_text = models.TextField(_("plain text"))
+    body_html = models.TextField(_("HTML"))
+    unsubscribe_url = models.URLField(_("unsubscribe link"), max_length=1000, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status, default=Status.PENDING, db_index=True)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    enqueued_at = models.DateTimeField(_("handed to the broker at"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status="sent") | Q(sent_at__isnull=False), name="notification_sent_has_time"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject} → {self.email}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("admin:cooperation_notification_change", args=[self.pk])
+
+
+class ImportJob(models.Model):
+    """A large import that runs in the Celery worker: first a dry run (preview), then, once
+    confirmed, the real import. The file is kept here so web and worker need no shared disk;
+    a reload, another tab or a worker restart loses nothing."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("waiting for a worker")
+        PREVIEWING = "previewing", _("checking")
+        PREVIEWED = "previewed", _("checked, waiting for confirmation")
+        IMPORTING = "importing", _("importing")
+        DONE = "done", _("done")
+        FAILED = "failed", _("failed")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    kind = models.CharField(_("kind"), max_length=30)
+    filename = models.CharField(_("file name"), max_length=255)
+    data = models.BinaryField(_("file content"))
+    status = models.CharField(_("status"), max_length=12, choices=Status, default=Status.QUEUED, db_index=True)
+    confirmed = models.BooleanField(_("confirmed"), default=False)
+    dry_run = models.BooleanField(_("report is a dry run"), default=True)
+    total_rows = models.PositiveIntegerField(_("rows"), default=0)
+    processed_rows = models.PositiveIntegerField(_("rows processed"), default=0)
+    new = models.PositiveIntegerField(_("new"), default=0)
+    updated = models.PositiveIntegerField(_("updated"), default=0)
+    unchanged = models.PositiveIntegerField(_("unchanged"), default=0)
+    problems = models.JSONField(_("problems"), default=list, blank=True)
+    preview = models.JSONField(_("preview of the first rows"), default=list, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    task_id = models.CharField(_("Celery task id"), max_length=50, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    heartbeat_at = models.DateTimeField(_("last sign of life"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("import job")
+        verbose_name_plural = _("import jobs")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(processed_rows__lte=F("total_rows")) | Q(total_rows=0), name="importjob_progress_bounded"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.get_status_display()})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("cooperation:import-job", args=[self.pk])
+
+    @property
+    def percent(self) -> int:
+        if not self.total_rows:
+            return 100 if self.status in (self.Status.PREVIEWED, self.Status.DONE) else 0
+        return min(100, self.processed_rows * 100 // self.total_rows)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and self.status not in (self.Status.FAILED,)
+
+
+class OpenDataFile(models.Model):
+    """A large open-data download (Popolo JSON, the register as CSV/XLSX), built by a Celery task
+    (`tasks.build_open_data`) and served from here, so no request builds one."""
+
+    name = models.CharField(_("name"), max_length=50, unique=True)
+    content = models.BinaryField(_("content"))
+    content_type = models.CharField(_("content type"), max_length=100)
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    schema_version = models.CharField(_("schema version"), max_length=10)
+    generated_at = models.DateTimeField(_("generated at"))
+
+    class Meta:
+        verbose_name = _("open-data file")
+        verbose_name_plural = _("open-data files")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("open-data:download", args=[self.name])
+
+
+class ImportBatch(models.Model):
+    """One applied import: a change set that an administrator can review and undo.
+
+    Every historical record the import wrote carries the change reason
+    `import:<pk>` (`change_reason`), so its changes show in each object's
+    history and `imports.import_undo()` can find them all.
+    """
+
+    class Kind(models.TextChoices):
+        MUNICIPALITIES = "municipalities", _("municipalities")
+        PARTNERSHIPS = "partnerships", _("partnerships")
+        EVENTS = "events", _("events")
+
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind)
+    filename = models.CharField(_("file name"), max_length=255)
+    sha256 = models.CharField(_("SHA-256 of the file"), max_length=64)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("imported by"), null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("imported at"), auto_now_add=True, db_index=True)
+    total_rows = models.PositiveIntegerField(_("rows"), default=0)
+    new = models.PositiveIntegerField(_("new"), default=0)
+    updated = models.PositiveIntegerField(_("updated"), default=0)
+    unchanged = models.PositiveIntegerField(_("unchanged"), default=0)
+    undone_at = models.DateTimeField(_("undone at"), null=True, blank=True)
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("undone by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("import")
+        verbose_name_plural = _("imports")
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.filename}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("admin:cooperation_importbatch_change", args=[self.pk])
+
+    @property
+    def change_reason(self) -> str:
+        return f"import:{self.pk}"

@@ -8,11 +8,44 @@ from collections.abc import Iterable
 from decimal import Decimal
 from pathlib import Path
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
-from . import timeline
+from . import notifications, timeline
 from .models import Agreement, Event, Municipality, Participant, Partnership, Person, Pillar, Source
+
+
+def version_lock(*, instance, expected_version: int | None) -> None:
+    """Optimistic locking: refuse to save `instance` over a version its editor has not seen.
+
+    Call it inside the transaction that saves: it locks the row (SELECT ... FOR
+    UPDATE) until that transaction ends, so of two people who loaded version 3,
+    the first saves version 4 and the second gets ValidationError (code
+    "stale"); nothing is overwritten silently. Models with a `version` field
+    count up on every save (models.next_version). No expected version: no check.
+    """
+    if instance.pk is None or expected_version is None:
+        return
+    current = (
+        type(instance).objects.select_for_update().filter(pk=instance.pk).values_list("version", flat=True).first()
+    )
+    if current is None:
+        raise ValidationError(
+            _("This %(model)s was deleted while you were editing it.") % {"model": instance._meta.verbose_name},
+            code="deleted",
+        )
+    if current != expected_version:
+        raise ValidationError(
+            _(
+                "Someone else saved this %(model)s while you were editing it (now version %(current)s; yours was "
+                "based on version %(expected)s). Nothing was saved."
+            )
+            % {"model": instance._meta.verbose_name, "current": current, "expected": expected_version},
+            code="stale",
+        )
+    instance.version = current  # save() counts on from the stored version
 
 
 @transaction.atomic
@@ -36,15 +69,24 @@ def event_record(
     sources: Iterable[Source] = (),
     participants: Iterable[tuple[Person, str, Municipality | None, str]] = (),
     visibility: str = "public",
+    cost_internal: bool = False,
+    internal_note: str = "",
     uid=None,
+    expected_version: int | None = None,
 ) -> Event:
     """Create (or, given an existing `uid`, update) an event after full validation.
 
     The domain rules of timeline.check_rules apply; the partnership's derived
-    memberships and status are rebuilt afterwards.
+    memberships and status are rebuilt afterwards. An update given the
+    `expected_version` it was based on is refused if the event changed since
+    (see version_lock).
     """
     municipalities = list(municipalities)
     event = Event.objects.filter(uid=uid).first() if uid else None
+    if event is not None:
+        version_lock(instance=event, expected_version=expected_version)
+    created = event is None
+    previous_visibility = None if created else event.visibility
     if event is None:
         event = Event(partnership=partnership)
         if uid:
@@ -65,6 +107,8 @@ def event_record(
         "cost_note": cost_note,
         "procurement_reference": procurement_reference,
         "visibility": visibility,
+        "cost_internal": cost_internal,
+        "internal_note": internal_note,
     }
     for name, value in values.items():
         setattr(event, name, value)
@@ -79,6 +123,7 @@ def event_record(
         participant.full_clean()
         participant.save()
     timeline.rebuild_derived(partnership)
+    notifications.event_notify_followers(event=event, created=created, previous_visibility=previous_visibility)
     return event
 
 

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.utils.functional import lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -274,7 +275,7 @@ def check_rules(events: Sequence[EventFacts], partnership_name: str) -> list[Rul
     violations: list[RuleViolation] = []
     live = [facts for facts in events if facts.status != ABANDONED]
     for facts in ordered(events):
-        when = dates.render_date(facts.date.text)
+        when = _render_lazily(facts.date.text)  # only a message needs the words; most events have none
         for ref in facts.municipalities:
             params = {"municipality": ref.name, "partnership": partnership_name, "date": when}
             if ref.existed_until and facts.date.lower and facts.date.lower > ref.existed_until:
@@ -342,6 +343,9 @@ def check_rules(events: Sequence[EventFacts], partnership_name: str) -> list[Rul
     return violations
 
 
+_render_lazily = lazy(dates.render_date, str)
+
+
 def _kind_label(kind: str) -> str:
     from .models import Event
 
@@ -357,23 +361,19 @@ def search_text(partnership, events: Sequence, municipality_names: Iterable[str]
     return "\n".join(part for part in parts if part)
 
 
-def rebuild_derived(partnership) -> None:
-    """Rebuild the cached memberships, status, date range and search text of one partnership.
-
-    Costs 3 reads and 3 writes; call it after any change to the partnership or its events.
+def derived_cache(partnership, events: Sequence, facts: Sequence[EventFacts]) -> tuple[list, dict]:
+    """The cached copy of one partnership, computed from its events: Membership rows (unsaved)
+    and the values of its derived fields. No queries; `rebuild_derived()` and bulk loaders write it.
     """
-    from .models import Membership as MembershipRow
-    from .models import Municipality
+    from django.utils import timezone
 
-    events = list(partnership.events.prefetch_related("municipalities"))
-    facts = [facts_from_event(event) for event in events]
+    from .models import Membership as MembershipRow
+
     memberships = derive_memberships(facts)
-    municipality_ids = {m.municipality.pk for m in memberships}
-    known = Municipality.objects.in_bulk(municipality_ids)
     rows = [
         MembershipRow(
             partnership=partnership,
-            municipality=known[m.municipality.pk],
+            municipality_id=m.municipality.pk,
             role=m.role,
             state=m.state,
             start_text=m.start.text,
@@ -393,7 +393,23 @@ def rebuild_derived(partnership) -> None:
         "first_date": min(lowers, default=None),
         "last_date": max(uppers, default=None),
         "search_text": search_text(partnership, events, (m.municipality.name for m in memberships)),
+        # Marks the change for everything derived from the events (e.g. the cached page fragments).
+        "updated_at": timezone.now(),
     }
+    return rows, derived
+
+
+def rebuild_derived(partnership) -> None:
+    """Rebuild the cached memberships, status, date range and search text of one partnership.
+
+    Costs 2 reads and 3 writes; call it after any change to the partnership or its events.
+    Also moves `updated_at`, which keys the cached fragments of the partnership page.
+    """
+    from .models import Membership as MembershipRow
+
+    events = list(partnership.events.prefetch_related("municipalities"))
+    facts = [facts_from_event(event) for event in events]
+    rows, derived = derived_cache(partnership, events, facts)
     with transaction.atomic():
         MembershipRow.objects.filter(partnership=partnership).delete()
         MembershipRow.objects.bulk_create(rows)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import job_views, subscription_views, views
 
 app_name = "cooperation"
 
@@ -11,4 +11,12 @@ urlpatterns = [
     path("municipalities/<str:cbs_code>/", views.municipality_detail, name="municipality-detail"),
     path("pillars/<str:code>/", views.pillar_detail, name="pillar-detail"),
     path("about/", views.about, name="about"),
+    path("subscriptions/", subscription_views.subscription_list, name="subscriptions"),
+    path("subscriptions/follow/", subscription_views.follow, name="follow"),
+    path("subscriptions/<int:pk>/unfollow/", subscription_views.unfollow, name="unfollow"),
+    path("unsubscribe/<str:token>/", subscription_views.unsubscribe, name="unsubscribe"),
+    path("imports/jobs/<int:pk>/", job_views.import_job, name="import-job"),
+    path("imports/jobs/<int:pk>/status/", job_views.import_job_status, name="import-job-status"),
+    path("imports/jobs/<int:pk>/confirm/", job_views.import_job_confirm, name="import-job-confirm"),
+    path("imports/jobs/<int:pk>/retry/", job_views.import_job_retry, name="import-job-retry"),
 ]

@@ -9,14 +9,33 @@ from __future__ import annotations
 import datetime
 from urllib.parse import urlencode
 
+from axes.models import AccessFailureLog, AccessLog
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Count, F, Max, Min
+from django.db.models import Count, Exists, F, Max, Min, OuterRef
 from django.shortcuts import get_object_or_404, render
+from django.template.loader import render_to_string
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from . import timeline
+from . import fragments, permissions, timeline
 from .forms import PartnershipFilterForm
-from .models import Event, Membership, Municipality, Partnership, Pillar
+from .models import (
+    Agreement,
+    EditorProfile,
+    Event,
+    Membership,
+    Municipality,
+    Participant,
+    Partnership,
+    Person,
+    Pillar,
+    Source,
+)
 
 PAGE_SIZE = 20
 # Kinds of event where a reader expects to hear about money; silence is shown as "not yet known".
@@ -57,9 +76,11 @@ def home(request):
 def partnership_list(request):
     """5 queries: municipality choices, count, page, pillars, memberships (+ session/user)."""
     visible = Partnership.objects.visible_to(request.user)
+    # A semi-join (EXISTS) per municipality: no DISTINCT over every membership of the register.
     municipality_choices = list(
-        Municipality.objects.filter(memberships__partnership__in=visible)
-        .distinct()
+        Municipality.objects.filter(
+            Exists(Membership.objects.filter(municipality=OuterRef("pk"), partnership__in=visible))
+        )
         .order_by("name")
         .values_list("cbs_code", "name")
     )
@@ -68,19 +89,23 @@ def partnership_list(request):
     partnerships = visible
     if "q" in filters:
         partnerships = partnerships.search(filters["q"])
+    # Filters on related rows are semi-joins (`pk IN (...)`), so the list needs no DISTINCT and
+    # the paginator's count stays a plain count.
     if "municipality" in filters:
-        partnerships = partnerships.filter(memberships__municipality__cbs_code=filters["municipality"])
+        members = Membership.objects.filter(municipality__cbs_code=filters["municipality"])
+        partnerships = partnerships.filter(pk__in=members.values("partnership_id"))
     if "province" in filters:
-        partnerships = partnerships.filter(memberships__municipality__province=filters["province"])
+        members = Membership.objects.filter(municipality__province=filters["province"])
+        partnerships = partnerships.filter(pk__in=members.values("partnership_id"))
     if "pillar" in filters:
-        partnerships = partnerships.filter(pillars__code=filters["pillar"])
+        links = Partnership.pillars.through.objects.filter(pillar__code=filters["pillar"])
+        partnerships = partnerships.filter(pk__in=links.values("partnership_id"))
     if "legal_form" in filters:
         partnerships = partnerships.filter(legal_form=filters["legal_form"])
     if "status" in filters:
         partnerships = partnerships.filter(status=filters["status"])
     if "year" in filters:
         partnerships = partnerships.active_in(filters["year"])
-    partnerships = partnerships.distinct()
 
     sort = filters.get("sort") or ("relevance" if "q" in filters else "name")
     if sort == "relevance" and "q" in filters and hasattr(partnerships.query, "annotations"):
@@ -116,28 +141,41 @@ def _get_partnership(request, slug: str) -> Partnership:
 
 def partnership_detail(request, slug: str):
     """8 queries: partnership, pillars, agreements, events, their municipalities, sources, participants,
-    member municipalities' pages (+ session/user when signed in)."""
+    member municipalities' pages (+ session/user when signed in).
+
+    The status, chart, members table and timeline are cached per change of the partnership
+    (cooperation/fragments.py); a cached page costs 3 queries: partnership, pillars, agreements.
+    """
     partnership = _get_partnership(request, slug)
-    events = list(partnership.events.visible_to(request.user).for_timeline())
-    facts = [timeline.facts_from_event(event) for event in events]
-    rows = timeline.ordered(facts)
-    memberships = timeline.derive_memberships(facts)
-    urls = {m.municipality.pk: "" for m in memberships}
-    for event in events:
-        for municipality in event.municipalities.all():
-            urls[municipality.pk] = municipality.get_absolute_url()
-    context = {
-        "partnership": partnership,
-        "timeline": [row.event for row in rows],
-        "memberships": memberships,
-        "municipality_urls": urls,
-        "status_sentence": timeline.status_sentence(facts, memberships),
-        "status": timeline.derive_status(facts, memberships),
-        "chart": timeline.chart(facts, memberships, _today(), urls),
-        "has_internal": any(event.visibility != "public" for event in events),
-        "cost_kinds": COST_KINDS,
-    }
-    return render(request, "cooperation/partnership_detail.html", context)
+    internal = permissions.can_view_internal(request.user)
+    today = _today()
+
+    def build() -> dict:
+        events = list(partnership.events.visible_to(request.user).for_timeline())
+        facts = [timeline.facts_from_event(event) for event in events]
+        rows = timeline.ordered(facts)
+        memberships = timeline.derive_memberships(facts)
+        urls = {m.municipality.pk: "" for m in memberships}
+        for event in events:
+            for municipality in event.municipalities.all():
+                urls[municipality.pk] = municipality.get_absolute_url()
+        context = {
+            "timeline": [row.event for row in rows],
+            "memberships": memberships,
+            "municipality_urls": urls,
+            "chart": timeline.chart(facts, memberships, today, urls),
+            "cost_kinds": COST_KINDS,
+            "can_view_internal": internal,
+        }
+        return {
+            "status_sentence": timeline.status_sentence(facts, memberships),
+            "status": timeline.derive_status(facts, memberships),
+            "members_html": render_to_string("cooperation/_partnership_body.html", {**context, "part": "members"}),
+            "timeline_html": render_to_string("cooperation/_partnership_body.html", {**context, "part": "timeline"}),
+        }
+
+    body = fragments.cached(fragments.partnership_key(partnership, internal=internal, today=today), build)
+    return render(request, "cooperation/partnership_detail.html", {"partnership": partnership, **body})
 
 
 def municipality_detail(request, cbs_code: str):
@@ -186,3 +224,67 @@ def about(request):
     )
     context = {"figures": figures, "pillars": Pillar.objects.all()}
     return render(request, "cooperation/about.html", context)
+
+
+AUDIT_LIMIT = 200
+
+
+def _history_url(model, record) -> str:
+    """The admin history page of the object, or of its event for a participant."""
+    if model is Participant:
+        model, object_id = Event, record.event_id
+    else:
+        object_id = record.id
+    try:
+        return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_history", args=[object_id])
+    except NoReverseMatch:
+        return ""
+
+
+def audit(request):
+    """Who changed what and when, across the register, with logins and failed logins.
+
+    Administrators only. One query per audited model, plus users, logins and failures.
+    """
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if not permissions.is_administrator(request.user):
+        raise PermissionDenied
+    User = get_user_model()
+    users = User.objects.order_by("username")
+    chosen = None
+    if request.GET.get("user", "").isdigit():
+        chosen = users.filter(pk=int(request.GET["user"])).first()
+    rows = []
+    for model in (Municipality, Partnership, Agreement, Event, Source, Person, Participant, EditorProfile):
+        records = model.history.select_related("history_user").order_by("-history_date")
+        if chosen:
+            records = records.filter(history_user=chosen)
+        for record in records[:AUDIT_LIMIT]:
+            rows.append(
+                {
+                    "when": record.history_date,
+                    "who": record.history_user,
+                    "model": model._meta.verbose_name,
+                    "object": str(record),
+                    "change": record.get_history_type_display(),
+                    "reason": record.history_change_reason or "",
+                    "url": _history_url(model, record),
+                }
+            )
+    rows.sort(key=lambda row: row["when"], reverse=True)
+    logins = AccessLog.objects.order_by("-attempt_time")
+    failures = AccessFailureLog.objects.order_by("-attempt_time")
+    if chosen:
+        logins = logins.filter(username=chosen.get_username())
+        failures = failures.filter(username=chosen.get_username())
+    context = {
+        **admin.site.each_context(request),
+        "title": _("Audit log"),
+        "users": users,
+        "chosen": chosen,
+        "rows": rows[:AUDIT_LIMIT],
+        "logins": logins[:50],
+        "failures": failures[:50],
+    }
+    return render(request, "admin/cooperation/audit.html", context)

@@ -53,6 +53,26 @@ def seeded_transactional(transactional_db):
     load_reference_data()
 
 
+@pytest.fixture(autouse=True)
+def default_language():
+    """A request to an /en/ page leaves English active in the thread; each test starts in Dutch."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Each test starts with an empty cache: cached page fragments are keyed by timestamps that
+    a rolled-back test can leave behind for the next one."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def municipality():
     def get(name_or_code: str) -> Municipality:
@@ -84,3 +104,37 @@ def admin_user(db):
 def admin_client(client, admin_user):
     client.force_login(admin_user)
     return client
+
+
+@pytest.fixture
+def celery_worker_thread(transactional_db):
+    """A real Celery worker (solo pool, in a thread of this process) on the test broker.
+
+    The queue is purged first, so messages left by an earlier run are not executed.
+    Use with `seeded_transactional`: the worker's own database connection sees only
+    committed data. `wait_idle()` returns once the queue is empty and nothing runs.
+    """
+    import time
+
+    from celery.contrib.testing.worker import start_worker
+    from celery.worker import state as worker_state
+
+    from portal.celery import app
+
+    app.control.purge()
+    with start_worker(app, perform_ping_check=False, shutdown_timeout=30) as worker:
+
+        def wait_idle(timeout: float = 30.0) -> None:
+            deadline = time.monotonic() + timeout
+            with app.connection_for_write() as conn:
+                while time.monotonic() < deadline:
+                    queued = conn.default_channel.client.llen(app.conf.task_default_queue)
+                    if not queued and not worker_state.active_requests and not worker_state.reserved_requests:
+                        time.sleep(0.2)  # a task taken off the queue becomes active within this
+                        if not worker_state.active_requests and not worker_state.reserved_requests:
+                            return
+                    time.sleep(0.1)
+            raise AssertionError("The Celery worker did not become idle.")
+
+        worker.wait_idle = wait_idle
+        yield worker

@@ -142,3 +142,43 @@ def test_inline_events_entered_together_are_judged_together(admin_client, munici
     response = admin_client.post(reverse("admin:cooperation_partnership_add"), data)
     assert response.status_code == 200
     assert not Partnership.objects.filter(slug="proef-2").exists()
+
+
+def test_events_added_together_to_an_existing_partnership_see_each_other(admin_client, msg, municipality):
+    """Rijswijk joins and withdraws in one save of the Maastricht partnership's page."""
+    page = admin_client.get(reverse("admin:cooperation_partnership_change", args=[msg.pk]))
+    data = {}
+    for formset in page.context["inline_admin_formsets"]:
+        management = formset.formset.management_form
+        for name, field in management.fields.items():
+            data[f"{formset.formset.prefix}-{name}"] = management.initial.get(name, field.initial)
+        for index, form in enumerate(formset.formset.forms):
+            for name, field in form.fields.items():
+                value = form.initial.get(name, field.initial)
+                if hasattr(value, "pk"):
+                    value = value.pk
+                if isinstance(value, list):
+                    value = [getattr(item, "pk", item) for item in value]
+                if value is not None:
+                    data[f"{formset.formset.prefix}-{index}-{name}"] = value
+    for name in ("name", "slug", "summary", "legal_form", "visibility"):
+        data[name] = getattr(msg, name)
+    data["pillars"] = [p.pk for p in msg.pillars.all()]
+    rijswijk = municipality("Rijswijk")
+    existing = int(data["events-TOTAL_FORMS"])
+    for offset, (kind, when) in enumerate([("joined", "2012-01-01"), ("withdrawn", "2013-06")]):
+        prefix = f"events-{existing + offset}-"
+        data.update(
+            {
+                prefix + "kind": kind,
+                prefix + "status": "happened",
+                prefix + "date_text": when,
+                prefix + "municipalities": [rijswijk.pk],
+                prefix + "role": "participant",
+                prefix + "visibility": "public",
+            }
+        )
+    data["events-TOTAL_FORMS"] = existing + 2
+    response = admin_client.post(reverse("admin:cooperation_partnership_change", args=[msg.pk]), data)
+    assert response.status_code == 302, response.context["errors"] if response.context else ""
+    assert msg.memberships.get(municipality=rijswijk).state == "ended"

@@ -89,3 +89,39 @@ def test_unreadable_text_renders_as_entered_instead_of_failing():
 )
 def test_machine_readable_date_only_where_the_date_allows(text, expected):
     assert iso_datetime_attr(text) == expected
+
+
+def test_fast_bounds_are_the_bounds_edtf_gives():
+    """dates._plain_bounds() skips the (slow) edtf grammar for days, months, seasons and years."""
+    import datetime
+
+    from edtf import parse_edtf
+
+    from cooperation.dates import _plain_bounds
+
+    texts = []
+    for year in (1, 999, 1900, 2000, 2016, 2023, 2024, 9999):
+        texts += [f"{year:04d}", f"{year:04d}~", f"{year:04d}?", f"{year:04d}%"]
+        texts += [f"{year:04d}-{season}" for season in (21, 22, 23, 24)]
+        for month in range(1, 13):
+            texts += [f"{year:04d}-{month:02d}", f"{year:04d}-{month:02d}~"]
+            texts += [f"{year:04d}-{month:02d}-{day:02d}" for day in (1, 28, 29, 30, 31)]
+    checked = 0
+    for text in texts:
+        bounds = _plain_bounds(text)
+        try:
+            parsed = parse_edtf(text)
+            expected = (datetime.date(*parsed.lower_strict()[:3]), datetime.date(*parsed.upper_strict()[:3]))
+        except Exception:  # edtf refuses it, or gives a day that does not exist (29 February 2023)
+            assert bounds is None, text
+            continue
+        assert bounds == expected, text
+        checked += 1
+    assert checked > 600
+
+
+def test_29_february_exists_only_in_leap_years():
+    assert parse_date("2024-02-29").lower == datetime.date(2024, 2, 29)
+    with pytest.raises(ValidationError) as caught:
+        parse_date("29-02-2023")
+    assert caught.value.code == "invalid_date"

@@ -1,0 +1,663 @@
+"""The read-only open-data API under /api/v1/ (Django REST framework, OpenAPI 3 by drf-spectacular).
+
+Anonymous clients see public data only and are throttled; any signed-in active account
+(session or HTTP Basic) also sees internal partnerships, events and notes, as decided by
+`cooperation.permissions.can_view_internal`. Memberships and status in the responses are
+derived by `cooperation.timeline` from the events the client may see; the filters use the
+cached `Membership` rows and `Partnership.status`, exactly like the public list page.
+
+Every list costs a fixed number of queries whatever the amount of data (pinned in
+tests/test_api.py). Every 200 response carries an ETag (a hash of the body) and, where the
+data has timestamps, a Last-Modified; a matching If-None-Match / If-Modified-Since gets 304.
+Errors are RFC 7807 problem documents (application/problem+json).
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+from http import HTTPStatus
+
+import django_filters
+from django import forms
+from django.conf import settings
+from django.db.models import F, Prefetch, Q
+from django.http import JsonResponse
+from django.utils import translation
+from django.utils.cache import get_conditional_response, patch_vary_headers
+from django.utils.http import http_date, quote_etag
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
+from rest_framework import generics, serializers
+from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.renderers import BrowsableAPIRenderer
+from rest_framework.response import Response
+from rest_framework.reverse import reverse
+from rest_framework.throttling import AnonRateThrottle
+from rest_framework.views import exception_handler
+
+from . import timeline
+from .models import Event, Municipality, Partnership, Pillar, Province, Source
+from .permissions import can_view_internal
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+
+# --- Errors: RFC 7807 problem details -------------------------------------------------------
+
+
+def _problem(status: int, detail: str, instance: str, **extra) -> dict:
+    return {
+        "type": "about:blank",
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        "instance": instance,
+        **extra,
+    }
+
+
+def _flatten(detail) -> str:
+    if isinstance(detail, dict):
+        return " ".join(f"{key}: {_flatten(value)}" for key, value in detail.items())
+    if isinstance(detail, list):
+        return " ".join(_flatten(item) for item in detail)
+    return str(detail)
+
+
+def problem_exception_handler(exc, context):
+    """DRF's handler, with the body rewritten as a problem document."""
+    response = exception_handler(exc, context)
+    if response is None:
+        return None
+    request = context["request"]
+    extra = {}
+    if isinstance(exc, ValidationError) and isinstance(exc.detail, dict):
+        extra["invalid-params"] = [{"name": name, "reason": _flatten(reason)} for name, reason in exc.detail.items()]
+        detail = "The request has invalid parameters."
+    else:
+        detail = _flatten(exc.detail) if hasattr(exc, "detail") else str(exc)
+    response.data = _problem(response.status_code, detail, request.get_full_path(), **extra)
+    if not isinstance(getattr(request, "accepted_renderer", None), BrowsableAPIRenderer):
+        response.content_type = PROBLEM_CONTENT_TYPE
+    return response
+
+
+def not_found(request, path: str = ""):
+    """Unknown paths under /api/v1/ answer with a problem document, not the HTML 404 page."""
+    body = _problem(404, "There is no such resource in this API.", request.get_full_path())
+    return JsonResponse(body, status=404, content_type=PROBLEM_CONTENT_TYPE)
+
+
+class ProblemSerializer(serializers.Serializer):
+    type = serializers.CharField()
+    title = serializers.CharField()
+    status = serializers.IntegerField()
+    detail = serializers.CharField()
+    instance = serializers.CharField()
+
+
+def _responses(serializer) -> dict:
+    problem = {(code, PROBLEM_CONTENT_TYPE): ProblemSerializer for code in (400, 401, 403, 404, 429)}
+    return {200: serializer, **problem}
+
+
+# --- Pagination, conditional requests -----------------------------------------------------
+
+
+class Pagination(PageNumberPagination):
+    """`?page=` and `?page_size=` (at most 200); links to the next and previous page in the body
+    and in a Link header (RFC 8288)."""
+
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+    def get_paginated_response(self, data):
+        response = super().get_paginated_response(data)
+        links = [
+            f'<{url}>; rel="{rel}"'
+            for rel, url in (("next", self.get_next_link()), ("prev", self.get_previous_link()))
+            if url
+        ]
+        if links:
+            response["Link"] = ", ".join(links)
+        return response
+
+
+class AnonymousThrottle(AnonRateThrottle):
+    """Anonymous clients, per address, at settings.API_ANON_RATE (read per request)."""
+
+    def get_rate(self) -> str:
+        return settings.API_ANON_RATE
+
+
+class ReadOnlyAPIView(generics.GenericAPIView):
+    """Adds ETag and Last-Modified to every 200 response and answers conditional requests with 304.
+
+    The ETag is a hash of the body, so it changes whenever anything the client sees changes
+    (including deletions); Last-Modified is the latest change among the objects returned.
+    """
+
+    pagination_class = Pagination
+    throttle_classes = [AnonymousThrottle]
+    last_modified = None
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if request.method not in ("GET", "HEAD") or response.status_code != 200:
+            return response
+        # Internal data depends on who asks.
+        patch_vary_headers(response, ("Accept", "Cookie", "Authorization"))
+        response.render()
+        etag = quote_etag(hashlib.sha256(response.content).hexdigest()[:40])
+        response["ETag"] = etag
+        modified = int(self.last_modified.timestamp()) if self.last_modified else None
+        if modified:
+            response["Last-Modified"] = http_date(modified)
+        return get_conditional_response(request._request, etag=etag, last_modified=modified, response=response)
+
+    def note_modified(self, *moments) -> None:
+        moments = [moment for moment in moments if moment]
+        if moments:
+            self.last_modified = max([self.last_modified, *moments] if self.last_modified else moments)
+
+
+def _html_url(request, obj) -> str:
+    # The Dutch page, whatever the request language, so that responses do not vary by language.
+    with translation.override("nl"):
+        return request.build_absolute_uri(obj.get_absolute_url())
+
+
+# --- Serializers --------------------------------------------------------------------------
+
+
+class MunicipalityRefSerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="open-data:api-municipality-detail", lookup_field="cbs_code")
+
+    class Meta:
+        model = Municipality
+        fields = ["cbs_code", "name", "url"]
+        read_only_fields = fields
+
+
+class MunicipalitySerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="open-data:api-municipality-detail", lookup_field="cbs_code")
+    html_url = serializers.SerializerMethodField()
+    tooi_uri = serializers.CharField(read_only=True)
+    province = serializers.ChoiceField(choices=Province.choices, allow_blank=True, read_only=True)
+    merged_into = serializers.SlugRelatedField(slug_field="cbs_code", read_only=True, allow_null=True)
+
+    class Meta:
+        model = Municipality
+        fields = [
+            "cbs_code",
+            "name",
+            "slug",
+            "province",
+            "existed_from",
+            "existed_until",
+            "merged_into",
+            "tooi_uri",
+            "url",
+            "html_url",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_html_url(self, obj) -> str:
+        return _html_url(self.context["request"], obj)
+
+
+class PillarSerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="open-data:api-pillar-detail", lookup_field="code")
+    html_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Pillar
+        fields = ["code", "name_nl", "name_en", "description_nl", "description_en", "url", "html_url"]
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_html_url(self, obj) -> str:
+        return _html_url(self.context["request"], obj)
+
+
+class MembershipSerializer(serializers.Serializer):
+    """A derived membership: who was in from when to when (EDTF text and bounds), and how it ended."""
+
+    municipality = MunicipalityRefSerializer()
+    role = serializers.ChoiceField(choices=Event.Role.choices)
+    state = serializers.ChoiceField(choices=["planned", "active", "leaving", "ended"])
+    start = serializers.CharField(help_text="EDTF; empty when unknown")
+    start_lower = serializers.DateField(allow_null=True)
+    start_upper = serializers.DateField(allow_null=True)
+    end = serializers.CharField(help_text="EDTF; empty while the membership has not ended")
+    end_lower = serializers.DateField(allow_null=True)
+    end_upper = serializers.DateField(allow_null=True)
+    ended_by = serializers.CharField()
+
+
+class InternalFieldsMixin:
+    """Drops the internal-only fields for clients that may not see internal data."""
+
+    internal_fields: tuple[str, ...] = ("internal_note",)
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if not can_view_internal(self.context["request"].user):
+            for name in self.internal_fields:
+                data.pop(name, None)
+        return data
+
+
+class PartnershipSerializer(InternalFieldsMixin, serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="open-data:api-partnership-detail", lookup_field="slug")
+    html_url = serializers.SerializerMethodField()
+    pillars = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
+    status = serializers.SerializerMethodField()
+    memberships = serializers.SerializerMethodField()
+    links = serializers.SerializerMethodField()
+    # Not read-only so that the schema marks it optional: it is left out for anonymous clients.
+    internal_note = serializers.CharField(required=False, help_text="Only for signed-in clients.")
+
+    class Meta:
+        model = Partnership
+        fields = [
+            "slug",
+            "name",
+            "url",
+            "html_url",
+            "summary",
+            "legal_form",
+            "pillars",
+            "visibility",
+            "status",
+            "memberships",
+            "first_date",
+            "last_date",
+            "last_verified",
+            "updated_at",
+            "links",
+            "internal_note",
+        ]
+        read_only_fields = [name for name in fields if name != "internal_note"]
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_html_url(self, obj) -> str:
+        return _html_url(self.context["request"], obj)
+
+    @extend_schema_field(serializers.ChoiceField(choices=Partnership.Status.choices))
+    def get_status(self, obj) -> str:
+        return obj.derived_status
+
+    @extend_schema_field(MembershipSerializer(many=True))
+    def get_memberships(self, obj) -> list:
+        return MembershipSerializer(obj.derived_memberships, many=True, context=self.context).data
+
+    @extend_schema_field(
+        inline_serializer(
+            "PartnershipLinks",
+            {
+                "events": serializers.URLField(),
+                "feed": serializers.URLField(),
+                "calendar": serializers.URLField(),
+            },
+        )
+    )
+    def get_links(self, obj) -> dict:
+        request = self.context["request"]
+        return {
+            "events": reverse("open-data:api-event-list", request=request) + f"?partnership={obj.slug}",
+            "feed": reverse("open-data:feed-partnership", args=[obj.slug], request=request),
+            "calendar": reverse("open-data:calendar-partnership", args=[obj.slug], request=request),
+        }
+
+
+class SourceSerializer(serializers.ModelSerializer):
+    url = serializers.CharField(read_only=True, help_text="Empty when the source has no URL.")
+
+    class Meta:
+        model = Source
+        fields = ["url", "title", "publisher", "author", "published_on", "retrieved_on", "kind"]
+        read_only_fields = fields
+
+
+class EventSerializer(InternalFieldsMixin, serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="open-data:api-event-detail", lookup_field="uid")
+    html_url = serializers.SerializerMethodField()
+    partnership = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    date = serializers.CharField(source="date_text", read_only=True, help_text="EDTF; empty when unknown")
+    municipalities = MunicipalityRefSerializer(many=True, read_only=True)
+    pillar = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    decided_by = serializers.ChoiceField(choices=Event.DecidedBy.choices, allow_blank=True, read_only=True)
+    sources = SourceSerializer(many=True, read_only=True)
+    cost_eur = serializers.SerializerMethodField()
+    cost_note = serializers.SerializerMethodField()
+    internal_note = serializers.CharField(required=False, help_text="Only for signed-in clients.")
+
+    class Meta:
+        model = Event
+        fields = [
+            "uid",
+            "url",
+            "html_url",
+            "partnership",
+            "kind",
+            "status",
+            "date",
+            "date_lower",
+            "date_upper",
+            "date_precision",
+            "municipalities",
+            "role",
+            "title",
+            "description",
+            "pillar",
+            "decided_by",
+            "reason",
+            "cost_eur",
+            "cost_note",
+            "cost_internal",
+            "procurement_reference",
+            "sources",
+            "visibility",
+            "created_at",
+            "updated_at",
+            "internal_note",
+        ]
+        read_only_fields = [name for name in fields if name != "internal_note"]
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_html_url(self, obj) -> str:
+        return _html_url(self.context["request"], obj)
+
+    def _cost_visible(self, obj) -> bool:
+        return not obj.cost_internal or can_view_internal(self.context["request"].user)
+
+    @extend_schema_field(serializers.DecimalField(max_digits=14, decimal_places=2, allow_null=True))
+    def get_cost_eur(self, obj):
+        return f"{obj.cost_eur:.2f}" if obj.cost_eur is not None and self._cost_visible(obj) else None
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_cost_note(self, obj) -> str:
+        return obj.cost_note if self._cost_visible(obj) else ""
+
+
+# --- Filters: the same as the public list page ---------------------------------------------
+
+
+class YearField(forms.IntegerField):
+    def __init__(self, **kwargs):
+        super().__init__(min_value=1000, max_value=9999, **kwargs)
+
+
+class YearFilter(django_filters.NumberFilter):
+    field_class = YearField
+
+
+class MomentField(django_filters.fields.IsoDateTimeField):
+    """An ISO 8601 moment, in UTC; PostgreSQL refuses offsets beyond ±15:59 and Python years beyond 9999."""
+
+    def to_python(self, value):
+        try:
+            moment = super().to_python(value)
+            return moment.astimezone(datetime.UTC) if moment is not None else None
+        except (OverflowError, ValueError):
+            raise forms.ValidationError("Enter a moment between the years 1 and 9999.", code="invalid") from None
+
+
+class MomentFilter(django_filters.IsoDateTimeFilter):
+    field_class = MomentField
+
+
+def _changed_since_field():
+    return MomentFilter(
+        method="filter_changed_since", help_text="Only what changed at or after this moment (ISO 8601)."
+    )
+
+
+class PartnershipFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="filter_q", help_text="Full-text search, as on the list page.")
+    municipality = django_filters.CharFilter(
+        field_name="memberships__municipality__cbs_code", help_text="CBS code of a member, e.g. GM0606."
+    )
+    province = django_filters.ChoiceFilter(field_name="memberships__municipality__province", choices=Province.choices)
+    pillar = django_filters.ChoiceFilter(field_name="pillars__code", choices=Pillar.Code.choices)
+    legal_form = django_filters.ChoiceFilter(choices=Partnership.LegalForm.choices)
+    status = django_filters.ChoiceFilter(choices=Partnership.Status.choices)
+    year = YearFilter(method="filter_year", help_text="Active (a membership overlaps) in this year.")
+    changed_since = _changed_since_field()
+
+    class Meta:
+        model = Partnership
+        fields = ["q", "municipality", "province", "pillar", "legal_form", "status", "year", "changed_since"]
+
+    def filter_q(self, queryset, name, value):
+        return queryset.search(value)
+
+    def filter_year(self, queryset, name, value):
+        return queryset.active_in(int(value))
+
+    def filter_changed_since(self, queryset, name, value):
+        return queryset.filter(Q(updated_at__gte=value) | Q(events__updated_at__gte=value))
+
+    def filter_queryset(self, queryset):
+        return super().filter_queryset(queryset).distinct()
+
+
+class EventFilter(django_filters.FilterSet):
+    partnership = django_filters.CharFilter(field_name="partnership__slug", help_text="Slug of the partnership.")
+    municipality = django_filters.CharFilter(field_name="municipalities__cbs_code", help_text="CBS code.")
+    province = django_filters.ChoiceFilter(field_name="municipalities__province", choices=Province.choices)
+    pillar = django_filters.ChoiceFilter(
+        method="filter_pillar", choices=Pillar.Code.choices, help_text="The event's pillar or its partnership's."
+    )
+    legal_form = django_filters.ChoiceFilter(
+        field_name="partnership__legal_form", choices=Partnership.LegalForm.choices
+    )
+    kind = django_filters.ChoiceFilter(choices=Event.Kind.choices)
+    status = django_filters.ChoiceFilter(choices=Event.Status.choices)
+    year = YearFilter(method="filter_year", help_text="The event's date range overlaps this year.")
+    changed_since = _changed_since_field()
+
+    class Meta:
+        model = Event
+        fields = [
+            "partnership",
+            "municipality",
+            "province",
+            "pillar",
+            "legal_form",
+            "kind",
+            "status",
+            "year",
+            "changed_since",
+        ]
+
+    def filter_pillar(self, queryset, name, value):
+        return queryset.filter(Q(pillar__code=value) | Q(partnership__pillars__code=value))
+
+    def filter_year(self, queryset, name, value):
+        year = int(value)
+        return queryset.filter(date_lower__year__lte=year, date_upper__year__gte=year)
+
+    def filter_changed_since(self, queryset, name, value):
+        return queryset.filter(updated_at__gte=value)
+
+    def filter_queryset(self, queryset):
+        return super().filter_queryset(queryset).distinct()
+
+
+class MunicipalityFilter(django_filters.FilterSet):
+    name = django_filters.CharFilter(lookup_expr="icontains", help_text="Part of the name.")
+    province = django_filters.ChoiceFilter(choices=Province.choices)
+    current = django_filters.BooleanFilter(
+        field_name="existed_until", lookup_expr="isnull", help_text="true: only municipalities that exist today."
+    )
+
+    class Meta:
+        model = Municipality
+        fields = ["name", "province", "current"]
+
+
+# --- Views --------------------------------------------------------------------------------
+
+
+def _derive(partnership) -> None:
+    """Memberships and status from the events this client may see (prefetched as `visible_events`)."""
+    facts = [timeline.facts_from_event(event) for event in partnership.visible_events]
+    memberships = timeline.derive_memberships(facts)
+    by_pk = {m.pk: m for event in partnership.visible_events for m in event.municipalities.all()}
+    partnership.derived_status = timeline.derive_status(facts, memberships)
+    partnership.derived_memberships = [
+        {
+            "municipality": by_pk[m.municipality.pk],
+            "role": m.role,
+            "state": m.state,
+            "start": m.start.text,
+            "start_lower": m.start.lower,
+            "start_upper": m.start.upper,
+            "end": m.end.text if m.end else "",
+            "end_lower": m.end.lower if m.end else None,
+            "end_upper": m.end.upper if m.end else None,
+            "ended_by": m.ended_by,
+        }
+        for m in memberships
+    ]
+
+
+class PartnershipViews(ReadOnlyAPIView):
+    serializer_class = PartnershipSerializer
+    filterset_class = PartnershipFilter
+    lookup_field = "slug"
+
+    def get_queryset(self):
+        """4 queries for a page: partnerships, pillars, visible events, their municipalities."""
+        user = self.request.user
+        events = Event.objects.visible_to(user).prefetch_related(
+            Prefetch("municipalities", queryset=Municipality.objects.select_related("merged_into"))
+        )
+        return (
+            Partnership.objects.visible_to(user)
+            .prefetch_related("pillars", Prefetch("events", queryset=events, to_attr="visible_events"))
+            .order_by("name", "pk")
+        )
+
+    def prepare(self, partnerships) -> None:
+        for partnership in partnerships:
+            _derive(partnership)
+            self.note_modified(partnership.updated_at, *(event.updated_at for event in partnership.visible_events))
+
+
+class PartnershipList(PartnershipViews, generics.ListAPIView):
+    """Partnerships, by name. Filters as on the public list page; 5 queries per page."""
+
+    @extend_schema(operation_id="partnerships_list", responses=_responses(PartnershipSerializer(many=True)))
+    def get(self, request, *args, **kwargs):
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset)
+        self.prepare(page)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+
+class PartnershipDetail(PartnershipViews, generics.RetrieveAPIView):
+    """One partnership by slug."""
+
+    filterset_class = None
+
+    @extend_schema(operation_id="partnerships_retrieve", responses=_responses(PartnershipSerializer))
+    def get(self, request, *args, **kwargs):
+        partnership = self.get_object()
+        self.prepare([partnership])
+        return Response(self.get_serializer(partnership).data)
+
+
+class EventViews(ReadOnlyAPIView):
+    serializer_class = EventSerializer
+    filterset_class = EventFilter
+    lookup_field = "uid"
+
+    def get_queryset(self):
+        """3 queries for a page: events with partnership and pillar, municipalities, sources."""
+        return (
+            Event.objects.visible_to(self.request.user)
+            .select_related("partnership", "pillar")
+            .prefetch_related("municipalities", "sources")
+            .order_by(F("date_lower").asc(nulls_last=True), F("date_upper").asc(nulls_last=True), "pk")
+        )
+
+
+class EventList(EventViews, generics.ListAPIView):
+    """Events, oldest first (undated last). 4 queries per page."""
+
+    @extend_schema(operation_id="events_list", responses=_responses(EventSerializer(many=True)))
+    def get(self, request, *args, **kwargs):
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset)
+        self.note_modified(*(event.updated_at for event in page))
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+
+class EventDetail(EventViews, generics.RetrieveAPIView):
+    """One event by its public uid."""
+
+    filterset_class = None
+
+    @extend_schema(operation_id="events_retrieve", responses=_responses(EventSerializer))
+    def get(self, request, *args, **kwargs):
+        event = self.get_object()
+        self.note_modified(event.updated_at)
+        return Response(self.get_serializer(event).data)
+
+
+class MunicipalityViews(ReadOnlyAPIView):
+    serializer_class = MunicipalitySerializer
+    filterset_class = MunicipalityFilter
+    lookup_field = "cbs_code"
+    queryset = Municipality.objects.select_related("merged_into").order_by("name", "cbs_code")
+
+    def get_object(self):
+        self.kwargs["cbs_code"] = self.kwargs["cbs_code"].upper()
+        return super().get_object()
+
+
+class MunicipalityList(MunicipalityViews, generics.ListAPIView):
+    """All municipalities, current and former (1,472), by name. 2 queries per page."""
+
+    @extend_schema(operation_id="municipalities_list", responses=_responses(MunicipalitySerializer(many=True)))
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class MunicipalityDetail(MunicipalityViews, generics.RetrieveAPIView):
+    """One municipality by CBS code (e.g. GM0606)."""
+
+    filterset_class = None
+
+    @extend_schema(operation_id="municipalities_retrieve", responses=_responses(MunicipalitySerializer))
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class PillarViews(ReadOnlyAPIView):
+    serializer_class = PillarSerializer
+    lookup_field = "code"
+    queryset = Pillar.objects.order_by("position", "code")
+
+
+class PillarList(PillarViews, generics.ListAPIView):
+    """The four pillars of cooperation. 2 queries."""
+
+    @extend_schema(operation_id="pillars_list", responses=_responses(PillarSerializer(many=True)))
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class PillarDetail(PillarViews, generics.RetrieveAPIView):
+    """One pillar by code."""
+
+    @extend_schema(operation_id="pillars_retrieve", responses=_responses(PillarSerializer))
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)

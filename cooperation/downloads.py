@@ -1,0 +1,148 @@
+"""Large open-data downloads: built by a Celery task, stored as `OpenDataFile` rows, served from there.
+
+Files (schema version in docs/open-data.md):
+- popolo.json: the public register as Popolo (cooperation/popolo.py);
+- municipalities.csv/.xlsx, partnerships.csv/.xlsx, events.csv/.xlsx: the public register in
+  the import formats (exported by the import resources of cooperation/resources.py), so that
+  a download can be imported elsewhere (municipalities first, then partnerships, then events).
+
+A request never builds a file: a missing one is queued and answered with 503 + Retry-After;
+one older than OPEN_DATA_MAX_AGE is served and a rebuild is queued (at most one per
+OPEN_DATA_MAX_AGE / 6 per process). Beat rebuilds all files every hour as well.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import tablib
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import F
+from django.http import Http404, HttpResponse, JsonResponse
+from django.utils import timezone
+from django.utils.cache import get_conditional_response
+from django.utils.http import http_date, quote_etag
+
+from .models import Event, Municipality, OpenDataFile, Partnership
+from .popolo import SCHEMA_VERSION as POPOLO_VERSION
+from .popolo import popolo_export
+from .resources import COLUMNS as IMPORT_COLUMNS
+from .resources import FORMAT_VERSION, EventResource, MunicipalityResource, PartnershipResource
+
+# The register tables: the import formats (docs/import-formats.md), whose version this is.
+REGISTER_VERSION = str(FORMAT_VERSION)
+COLUMNS = {table: list(columns) for table, columns in IMPORT_COLUMNS.items()}
+CONTENT_TYPES = {
+    "json": "application/json",
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+FILES = ["popolo.json"] + [f"{table}.{kind}" for table in COLUMNS for kind in ("csv", "xlsx")]
+REFRESH_LOCK = "open-data-refresh-requested"
+
+
+def _public_querysets() -> dict:
+    return {
+        "municipalities": Municipality.objects.select_related("merged_into").order_by("cbs_code"),
+        "partnerships": Partnership.objects.public().prefetch_related("pillars").order_by("slug"),
+        "events": Event.objects.public()
+        .select_related("partnership", "pillar")
+        .prefetch_related("municipalities", "sources")
+        .order_by("partnership__slug", F("date_lower").asc(nulls_last=True), "date_upper", "kind", "uid"),
+    }
+
+
+def register_dataset(table: str) -> tablib.Dataset:
+    """One table of the public register, exported by the import resources (cooperation/resources.py),
+    so that the download is exactly what an import reads. Costs marked internal are left blank."""
+    resource = {"municipalities": MunicipalityResource, "partnerships": PartnershipResource, "events": EventResource}
+    queryset = _public_querysets()[table]
+    dataset = resource[table]().export(queryset)
+    dataset.title = table
+    if table == "events":
+        hidden = {str(uid) for uid in queryset.filter(cost_internal=True).values_list("uid", flat=True)}
+        if hidden:
+            columns = [dataset.headers.index(name) for name in ("cost_eur", "cost_note")]
+            rows = [list(row) for row in dataset]
+            for row in rows:
+                if str(row[0]) in hidden:
+                    for column in columns:
+                        row[column] = ""
+            dataset = tablib.Dataset(*rows, headers=dataset.headers, title=table)
+    return dataset
+
+
+def build_files(base_url: str) -> dict[str, tuple[bytes, str, str]]:
+    """Every download as name -> (content, content type, schema version)."""
+    files = {
+        "popolo.json": (
+            json.dumps(popolo_export(base_url), ensure_ascii=False, indent=1).encode(),
+            CONTENT_TYPES["json"],
+            POPOLO_VERSION,
+        )
+    }
+    for table in COLUMNS:
+        dataset = register_dataset(table)
+        files[f"{table}.csv"] = (dataset.export("csv").encode("utf-8"), CONTENT_TYPES["csv"], REGISTER_VERSION)
+        files[f"{table}.xlsx"] = (dataset.export("xlsx"), CONTENT_TYPES["xlsx"], REGISTER_VERSION)
+    return files
+
+
+@transaction.atomic
+def open_data_store(*, base_url: str) -> list[str]:
+    """Build every download and store it (replacing the old one); returns the names."""
+    now = timezone.now()
+    for name, (content, content_type, version) in build_files(base_url).items():
+        OpenDataFile.objects.update_or_create(
+            name=name,
+            defaults={
+                "content": content,
+                "content_type": content_type,
+                "sha256": hashlib.sha256(content).hexdigest(),
+                "schema_version": version,
+                "generated_at": now,
+            },
+        )
+    return sorted(FILES)
+
+
+def _request_refresh() -> None:
+    from .tasks import build_open_data
+
+    max_age = settings.OPEN_DATA_MAX_AGE
+    if cache.add(REFRESH_LOCK, True, timeout=max(max_age // 6, 1)):
+        build_open_data.delay()
+
+
+def download(request, name: str):
+    """Serve a stored download with ETag/Last-Modified; queue a build when it is missing or old."""
+    if name not in FILES:
+        raise Http404
+    stored = OpenDataFile.objects.filter(name=name).first()
+    age = (timezone.now() - stored.generated_at).total_seconds() if stored else None
+    if stored is None or age > settings.OPEN_DATA_MAX_AGE:
+        _request_refresh()
+        # With CELERY_TASK_ALWAYS_EAGER (make run) the file exists now.
+        stored = stored or OpenDataFile.objects.filter(name=name).first()
+    if stored is None:
+        body = {
+            "type": "about:blank",
+            "title": "Service Unavailable",
+            "status": 503,
+            "detail": "This download is being prepared. Try again in a minute.",
+            "instance": request.get_full_path(),
+        }
+        response = JsonResponse(body, status=503, content_type="application/problem+json")
+        response["Retry-After"] = "60"
+        return response
+    response = HttpResponse(bytes(stored.content), content_type=stored.content_type)
+    response["Content-Disposition"] = f'attachment; filename="ict-samenwerking-{name}"'
+    response["X-Schema-Version"] = stored.schema_version
+    etag = quote_etag(stored.sha256)
+    modified = int(stored.generated_at.timestamp())
+    response["ETag"] = etag
+    response["Last-Modified"] = http_date(modified)
+    return get_conditional_response(request, etag=etag, last_modified=modified, response=response)

@@ -1,0 +1,142 @@
+"""Cached rendering of expensive page fragments, never stale after an edit.
+
+The partnership page's status, membership chart and table and timeline are derived from all
+its events; they are rendered once and kept in the cache (`CACHE_URL`: local memory by
+default, Redis in production). The key holds what the fragment depends on:
+
+- `Partnership.updated_at`, which moves on every change of the partnership, its events,
+  their municipalities, sources, participants and people, and its agreements
+  (`timeline.rebuild_derived()` and the signal receivers below);
+- whether the reader may see internal events, the language and today's date (the chart
+  draws "today");
+- a digest of the code and templates that render it, so a deploy never serves old markup.
+
+The key is read from the partnership row the page fetches anyway, so a cached page costs no
+extra query. Receivers only touch timestamps (one UPDATE); they hold no domain logic.
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import hashlib
+from collections.abc import Iterable
+from pathlib import Path
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import QuerySet
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
+from django.utils import timezone
+from django.utils.translation import get_language
+
+FRAGMENT_TIMEOUT = 24 * 3600
+_DEPENDENCIES = [
+    "cooperation/timeline.py",
+    "cooperation/dates.py",
+    "cooperation/views.py",
+    "cooperation/templatetags/portal.py",
+    "templates/cooperation/_partnership_body.html",
+    "templates/cooperation/_chart.html",
+    "templates/cooperation/_event.html",
+    "locale/nl/LC_MESSAGES/django.mo",
+]
+
+
+@functools.cache
+def code_version() -> str:
+    """A digest of the code, templates and translations that render the fragments."""
+    digest = hashlib.sha256()
+    for name in _DEPENDENCIES:
+        path = Path(settings.BASE_DIR) / name
+        digest.update(path.read_bytes() if path.exists() else name.encode())
+    return digest.hexdigest()[:12]
+
+
+def partnership_key(partnership, *, internal: bool, today: datetime.date) -> str:
+    stamp = partnership.updated_at.isoformat() if partnership.updated_at else "new"
+    audience = "internal" if internal else "public"
+    return f"fragment:partnership:{partnership.pk}:{stamp}:{audience}:{get_language()}:{today}:{code_version()}"
+
+
+def cached(key: str, build):
+    """The cached value for `key`, built (and stored) when missing."""
+    value = cache.get(key)
+    if value is None:
+        value = build()
+        cache.set(key, value, FRAGMENT_TIMEOUT)
+    return value
+
+
+def touch(partnerships) -> None:
+    """Mark partnerships (a queryset or ids) as changed, so their cached fragments are not used again."""
+    from .models import Partnership
+
+    if not isinstance(partnerships, QuerySet):
+        partnerships = Partnership.objects.filter(pk__in=list(partnerships))
+    partnerships.update(updated_at=timezone.now())
+
+
+def _of_events(event_ids: Iterable[int]):
+    from .models import Partnership
+
+    return Partnership.objects.filter(events__pk__in=list(event_ids))
+
+
+def _event_changed(sender, instance, **kwargs):
+    touch([instance.partnership_id])
+
+
+def _event_relation_changed(sender, instance, action, reverse, pk_set, **kwargs):
+    from .models import Event
+
+    if action not in ("post_add", "post_remove", "pre_clear"):
+        return
+    if isinstance(instance, Event):
+        touch([instance.partnership_id])
+    elif pk_set:
+        touch(_of_events(pk_set))
+    else:  # a municipality or source loses all its events: touch them before they go
+        touch(_of_events(instance.events.values_list("pk", flat=True)))
+
+
+def _participant_changed(sender, instance, **kwargs):
+    touch(_of_events([instance.event_id]))
+
+
+def _agreement_changed(sender, instance, **kwargs):
+    touch([instance.partnership_id])
+
+
+def _cited_changed(sender, instance, **kwargs):
+    """A source, municipality or pillar shown in the timelines of the partnerships that mention it."""
+    from .models import Municipality, Partnership, Pillar
+
+    if isinstance(instance, Pillar):
+        touch(Partnership.objects.filter(events__pillar=instance))
+    elif isinstance(instance, Municipality):
+        touch(Partnership.objects.filter(events__municipalities=instance))
+    else:
+        touch(Partnership.objects.filter(events__sources=instance))
+
+
+def _person_changed(sender, instance, **kwargs):
+    from .models import Partnership
+
+    touch(Partnership.objects.filter(events__participants__person=instance))
+
+
+def connect() -> None:
+    """Connect the receivers (from CooperationConfig.ready)."""
+    from .models import Agreement, Event, Municipality, Participant, Person, Pillar, Source
+
+    for signal in (post_save, post_delete):
+        signal.connect(_event_changed, sender=Event, dispatch_uid=f"fragments-event-{signal}")
+        signal.connect(_participant_changed, sender=Participant, dispatch_uid=f"fragments-participant-{signal}")
+        signal.connect(_agreement_changed, sender=Agreement, dispatch_uid=f"fragments-agreement-{signal}")
+    for model in (Source, Municipality, Pillar):
+        post_save.connect(_cited_changed, sender=model, dispatch_uid=f"fragments-{model.__name__}-save")
+        pre_delete.connect(_cited_changed, sender=model, dispatch_uid=f"fragments-{model.__name__}-delete")
+    post_save.connect(_person_changed, sender=Person, dispatch_uid="fragments-person-save")
+    for through in (Event.municipalities.through, Event.sources.through):
+        m2m_changed.connect(_event_relation_changed, sender=through, dispatch_uid=f"fragments-{through.__name__}")

@@ -1,0 +1,69 @@
+"""The progress page of a background import: works without JavaScript (a <progress> bar and a
+meta refresh), and more smoothly with static/js/import-progress.js polling the JSON status."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from . import jobs, permissions
+from .models import ImportJob
+
+REFRESH_SECONDS = 2
+
+
+def _get_job(request, pk: int) -> ImportJob:
+    """The job if this user may see it (who started it, or an administrator); stale ones are failed first."""
+    if not permissions.can_import(request.user):
+        raise PermissionDenied
+    jobs.fail_stale(pk)
+    job = get_object_or_404(ImportJob.objects.defer("data"), pk=pk)
+    if job.user_id != request.user.pk and not permissions.is_administrator(request.user):
+        raise PermissionDenied
+    return job
+
+
+def _running(job: ImportJob) -> bool:
+    return job.status in (ImportJob.Status.QUEUED, ImportJob.Status.PREVIEWING, ImportJob.Status.IMPORTING)
+
+
+@login_required
+def import_job(request, pk: int):
+    """3 queries (+ session, user, groups): stale check, the job, nothing else."""
+    job = _get_job(request, pk)
+    context = {"job": job, "running": _running(job), "refresh_seconds": REFRESH_SECONDS}
+    return render(request, "cooperation/import_job.html", context)
+
+
+@login_required
+def import_job_status(request, pk: int):
+    job = _get_job(request, pk)
+    return JsonResponse(
+        {
+            "status": job.status,
+            "status_display": str(job.get_status_display()),
+            "running": _running(job),
+            "processed_rows": job.processed_rows,
+            "total_rows": job.total_rows,
+            "percent": job.percent,
+        }
+    )
+
+
+@login_required
+@require_POST
+def import_job_confirm(request, pk: int):
+    job = _get_job(request, pk)
+    jobs.job_confirm(job=job)
+    return redirect(job)
+
+
+@login_required
+@require_POST
+def import_job_retry(request, pk: int):
+    job = _get_job(request, pk)
+    jobs.job_retry(job=job)
+    return redirect(job)
