@@ -108,7 +108,8 @@ def partnership_list(request):
         partnerships = partnerships.active_in(filters["year"])
 
     sort = filters.get("sort") or ("relevance" if "q" in filters else "name")
-    if sort == "relevance" and "q" in filters and hasattr(partnerships.query, "annotations"):
+    if sort == "relevance" and "q" in filters:
+        # Only PostgreSQL ranks; the SQLite fallback has no search_rank to order by.
         ordering = ["-search_rank", "name"] if "search_rank" in partnerships.query.annotations else ["name"]
     elif sort in ("-first_date", "-last_date"):
         ordering = [F(sort[1:]).desc(nulls_last=True), "name"]
@@ -116,7 +117,7 @@ def partnership_list(request):
         ordering = [F("first_date").asc(nulls_last=True), "name"]
     else:
         sort = "name" if sort == "relevance" else sort
-        ordering = ["name", "pk"]
+        ordering = ["name"]
     partnerships = partnerships.order_by(*ordering, "pk").for_list()
 
     paginator = Paginator(partnerships, PAGE_SIZE)
@@ -140,8 +141,8 @@ def _get_partnership(request, slug: str) -> Partnership:
 
 
 def partnership_detail(request, slug: str):
-    """8 queries: partnership, pillars, agreements, events, their municipalities, sources, participants,
-    member municipalities' pages (+ session/user when signed in).
+    """7 queries: partnership, pillars, agreements, events, their municipalities, sources,
+    participants (+ session/user when signed in).
 
     The status, chart, members table and timeline are cached per change of the partnership
     (cooperation/fragments.py); a cached page costs 3 queries: partnership, pillars, agreements.
@@ -155,10 +156,8 @@ def partnership_detail(request, slug: str):
         facts = [timeline.facts_from_event(event) for event in events]
         rows = timeline.ordered(facts)
         memberships = timeline.derive_memberships(facts)
-        urls = {m.municipality.pk: "" for m in memberships}
-        for event in events:
-            for municipality in event.municipalities.all():
-                urls[municipality.pk] = municipality.get_absolute_url()
+        # Every member appears in some event, so this covers every lane of the chart.
+        urls = {m.pk: m.get_absolute_url() for event in events for m in event.municipalities.all()}
         context = {
             "timeline": [row.event for row in rows],
             "memberships": memberships,
