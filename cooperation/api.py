@@ -37,8 +37,8 @@ from rest_framework.reverse import reverse
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import exception_handler
 
-from . import timeline
-from .models import Event, Municipality, Partnership, Pillar, Province, Source
+from . import fragments, timeline
+from .models import Event, Membership, Municipality, Partnership, Pillar, Province, Source
 from .permissions import can_view_internal
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -109,7 +109,6 @@ def _responses(serializer) -> dict:
 class Pagination(PageNumberPagination):
     """`?page=` and `?page_size=` (at most 200); links to the next and previous page in the body
     and in a Link header (RFC 8288)."""
-
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
@@ -124,6 +123,13 @@ class Pagination(PageNumberPagination):
         if links:
             response["Link"] = ", ".join(links)
         return response
+
+
+class RegisterPagination(Pagination):
+    """For partnerships and events: counts and page ids cached per state of the register
+    (`fragments.RegisterPaginator`), which every change of them moves."""
+
+    django_paginator_class = fragments.RegisterPaginator
 
 
 class AnonymousThrottle(AnonRateThrottle):
@@ -418,13 +424,25 @@ def _changed_since_field():
     )
 
 
+def _members_where(**lookups):
+    """The partnerships with a member matching `lookups`: a semi-join, so no DISTINCT is needed."""
+    return Membership.objects.filter(**lookups).values("partnership_id")
+
+
+def _with_pillar(code: str):
+    return Partnership.pillars.through.objects.filter(pillar__code=code).values("partnership_id")
+
+
 class PartnershipFilter(django_filters.FilterSet):
+    """Every filter is a condition on the partnership row or a semi-join: each partnership once,
+    without a DISTINCT over the whole result."""
+
     q = django_filters.CharFilter(method="filter_q", help_text="Full-text search, as on the list page.")
     municipality = django_filters.CharFilter(
-        field_name="memberships__municipality__cbs_code", help_text="CBS code of a member, e.g. GM0606."
+        method="filter_municipality", help_text="CBS code of a member, e.g. GM0606."
     )
-    province = django_filters.ChoiceFilter(field_name="memberships__municipality__province", choices=Province.choices)
-    pillar = django_filters.ChoiceFilter(field_name="pillars__code", choices=Pillar.Code.choices)
+    province = django_filters.ChoiceFilter(method="filter_province", choices=Province.choices)
+    pillar = django_filters.ChoiceFilter(method="filter_pillar", choices=Pillar.Code.choices)
     legal_form = django_filters.ChoiceFilter(choices=Partnership.LegalForm.choices)
     status = django_filters.ChoiceFilter(choices=Partnership.Status.choices)
     year = YearFilter(method="filter_year", help_text="Active (a membership overlaps) in this year.")
@@ -437,20 +455,29 @@ class PartnershipFilter(django_filters.FilterSet):
     def filter_q(self, queryset, name, value):
         return queryset.search(value)
 
+    def filter_municipality(self, queryset, name, value):
+        return queryset.filter(pk__in=_members_where(municipality__cbs_code=value))
+
+    def filter_province(self, queryset, name, value):
+        return queryset.filter(pk__in=_members_where(municipality__province=value))
+
+    def filter_pillar(self, queryset, name, value):
+        return queryset.filter(pk__in=_with_pillar(value))
+
     def filter_year(self, queryset, name, value):
         return queryset.active_in(int(value))
 
     def filter_changed_since(self, queryset, name, value):
-        return queryset.filter(Q(updated_at__gte=value) | Q(events__updated_at__gte=value))
-
-    def filter_queryset(self, queryset):
-        return super().filter_queryset(queryset).distinct()
+        changed_events = Event.objects.filter(updated_at__gte=value).values("partnership_id")
+        return queryset.filter(Q(updated_at__gte=value) | Q(pk__in=changed_events))
 
 
 class EventFilter(django_filters.FilterSet):
+    """As PartnershipFilter: row conditions and semi-joins only, so no DISTINCT."""
+
     partnership = django_filters.CharFilter(field_name="partnership__slug", help_text="Slug of the partnership.")
-    municipality = django_filters.CharFilter(field_name="municipalities__cbs_code", help_text="CBS code.")
-    province = django_filters.ChoiceFilter(field_name="municipalities__province", choices=Province.choices)
+    municipality = django_filters.CharFilter(method="filter_municipality", help_text="CBS code.")
+    province = django_filters.ChoiceFilter(method="filter_province", choices=Province.choices)
     pillar = django_filters.ChoiceFilter(
         method="filter_pillar", choices=Pillar.Code.choices, help_text="The event's pillar or its partnership's."
     )
@@ -476,8 +503,18 @@ class EventFilter(django_filters.FilterSet):
             "changed_since",
         ]
 
+    def _concerning(self, queryset, **lookups):
+        concerned = Event.municipalities.through.objects.filter(**lookups).values("event_id")
+        return queryset.filter(pk__in=concerned)
+
+    def filter_municipality(self, queryset, name, value):
+        return self._concerning(queryset, municipality__cbs_code=value)
+
+    def filter_province(self, queryset, name, value):
+        return self._concerning(queryset, municipality__province=value)
+
     def filter_pillar(self, queryset, name, value):
-        return queryset.filter(Q(pillar__code=value) | Q(partnership__pillars__code=value))
+        return queryset.filter(Q(pillar__code=value) | Q(partnership_id__in=_with_pillar(value)))
 
     def filter_year(self, queryset, name, value):
         year = int(value)
@@ -485,9 +522,6 @@ class EventFilter(django_filters.FilterSet):
 
     def filter_changed_since(self, queryset, name, value):
         return queryset.filter(updated_at__gte=value)
-
-    def filter_queryset(self, queryset):
-        return super().filter_queryset(queryset).distinct()
 
 
 class MunicipalityFilter(django_filters.FilterSet):
@@ -529,6 +563,7 @@ def _derive(partnership) -> None:
 
 
 class PartnershipViews(ReadOnlyAPIView):
+    pagination_class = RegisterPagination
     serializer_class = PartnershipSerializer
     filterset_class = PartnershipFilter
     lookup_field = "slug"
@@ -575,6 +610,7 @@ class PartnershipDetail(PartnershipViews, generics.RetrieveAPIView):
 
 
 class EventViews(ReadOnlyAPIView):
+    pagination_class = RegisterPagination
     serializer_class = EventSerializer
     filterset_class = EventFilter
     lookup_field = "uid"

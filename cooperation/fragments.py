@@ -13,6 +13,13 @@ default, Redis in production). The key holds what the fragment depends on:
 
 The key is read from the partnership row the page fetches anyway, so a cached page costs no
 extra query. Receivers only touch timestamps (one UPDATE); they hold no domain logic.
+
+Pages that read across the register (home, the partnership list, a municipality page, the API
+lists) are keyed on `register_stamp()`: one cheap query whose value changes whenever any
+partnership changes (the latest `updated_at`) or is deleted (the count). Their counts, the ids of
+each page and their expensive fragments are cached under it (`RegisterPaginator`,
+`register_key()`), so their cost no longer grows with the register, and an edit anywhere
+invalidates them at once.
 """
 
 from __future__ import annotations
@@ -25,9 +32,13 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import QuerySet
+from django.core.exceptions import EmptyResultSet
+from django.core.paginator import Paginator
+from django.db.models import Count, Max, QuerySet
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
+from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.translation import get_language
 
 FRAGMENT_TIMEOUT = 24 * 3600
@@ -39,6 +50,9 @@ _DEPENDENCIES = [
     "templates/cooperation/_partnership_body.html",
     "templates/cooperation/_chart.html",
     "templates/cooperation/_event.html",
+    "templates/cooperation/_event_list.html",
+    "templates/cooperation/_partnership_item.html",
+    "templates/cooperation/_municipality_body.html",
     "locale/nl/LC_MESSAGES/django.mo",
 ]
 
@@ -53,10 +67,10 @@ def code_version() -> str:
     return digest.hexdigest()[:12]
 
 
-def partnership_key(partnership, *, internal: bool, today: datetime.date) -> str:
+def partnership_key(partnership, *, internal: bool, today: datetime.date, part: str = "page") -> str:
     stamp = partnership.updated_at.isoformat() if partnership.updated_at else "new"
     audience = "internal" if internal else "public"
-    return f"fragment:partnership:{partnership.pk}:{stamp}:{audience}:{get_language()}:{today}:{code_version()}"
+    return f"fragment:partnership-{part}:{partnership.pk}:{stamp}:{audience}:{get_language()}:{today}:{code_version()}"
 
 
 def cached(key: str, build):
@@ -66,6 +80,74 @@ def cached(key: str, build):
         value = build()
         cache.set(key, value, FRAGMENT_TIMEOUT)
     return value
+
+
+def partnership_cards(partnerships, *, internal: bool, today: datetime.date) -> list[str]:
+    """The list entry of each partnership (`_partnership_item.html`), each rendered once per change
+    of it; one cache round trip for the lot. The partnerships come with `for_list()`'s prefetches."""
+    partnerships = list(partnerships)
+    keys = [partnership_key(p, internal=internal, today=today, part="card") for p in partnerships]
+    found = cache.get_many(keys)
+    missing = {}
+    for key, partnership in zip(keys, partnerships, strict=True):
+        if key not in found:
+            missing[key] = render_to_string("cooperation/_partnership_item.html", {"partnership": partnership})
+    if missing:
+        cache.set_many(missing, FRAGMENT_TIMEOUT)
+    return [found.get(key) or missing[key] for key in keys]
+
+
+def register_stamp() -> str:
+    """1 query: changes whenever a partnership, or anything shown with one, changes or is deleted."""
+    from .models import Partnership
+
+    figures = Partnership.objects.aggregate(count=Count("pk"), latest=Max("updated_at"))
+    latest = figures["latest"].isoformat() if figures["latest"] else "none"
+    return f"{figures['count']}:{latest}"
+
+
+def register_key(name: str, *parts, stamp: str, internal: bool) -> str:
+    """The cache key of something read across the register, for one audience and language."""
+    audience = "internal" if internal else "public"
+    digest = hashlib.sha256(repr(parts).encode()).hexdigest()[:24]
+    return f"register:{name}:{stamp}:{audience}:{get_language()}:{code_version()}:{digest}"
+
+
+class RegisterPaginator(Paginator):
+    """A paginator for querysets that counts and finds each page's rows once per state of the register.
+
+    The count and the ids of a page are cached under the queryset's SQL (which holds the filters
+    and the audience) and `register_stamp()`; the page's objects are then fetched by id, with the
+    queryset's own prefetches. Cold: stamp, count, ids, objects (+ prefetches); warm: stamp and
+    objects (+ prefetches).
+    """
+
+    def __init__(self, object_list, per_page, *, stamp: str | None = None, **kwargs):
+        super().__init__(object_list, per_page, **kwargs)
+        self._stamp = stamp
+
+    def _cached(self, parts: tuple, build):
+        try:
+            sql, params = self.object_list.query.sql_with_params()
+        except EmptyResultSet:  # a filter that can match nothing: nothing to count or cache
+            return build()
+        if self._stamp is None:
+            self._stamp = register_stamp()
+        digest = hashlib.sha256(repr((sql, params, parts)).encode()).hexdigest()[:32]
+        return cached(f"register:query:{self._stamp}:{digest}", build)
+
+    @cached_property
+    def count(self) -> int:
+        return self._cached(("count",), self.object_list.count)
+
+    def page(self, number):
+        page = super().page(number)
+        ids = self._cached(
+            ("page", page.number, self.per_page), lambda: list(page.object_list.values_list("pk", flat=True))
+        )
+        found = {obj.pk: obj for obj in self.object_list.filter(pk__in=ids).order_by()} if ids else {}
+        page.object_list = [found[pk] for pk in ids if pk in found]
+        return page
 
 
 def touch(partnerships) -> None:
@@ -100,6 +182,20 @@ def _event_relation_changed(sender, instance, action, reverse, pk_set, **kwargs)
         touch(_of_events(instance.events.values_list("pk", flat=True)))
 
 
+def _pillars_changed(sender, instance, action, reverse, pk_set, **kwargs):
+    """A partnership's pillars: its list entry and the pillar filter depend on them."""
+    from .models import Partnership
+
+    if action not in ("post_add", "post_remove", "pre_clear"):
+        return
+    if isinstance(instance, Partnership):
+        touch([instance.pk])
+    elif pk_set:
+        touch(pk_set)
+    else:
+        touch(instance.partnerships.all())
+
+
 def _participant_changed(sender, instance, **kwargs):
     touch(_of_events([instance.event_id]))
 
@@ -128,7 +224,7 @@ def _person_changed(sender, instance, **kwargs):
 
 def connect() -> None:
     """Connect the receivers (from CooperationConfig.ready)."""
-    from .models import Agreement, Event, Municipality, Participant, Person, Pillar, Source
+    from .models import Agreement, Event, Municipality, Participant, Partnership, Person, Pillar, Source
 
     for signal in (post_save, post_delete):
         signal.connect(_event_changed, sender=Event, dispatch_uid=f"fragments-event-{signal}")
@@ -140,3 +236,4 @@ def connect() -> None:
     post_save.connect(_person_changed, sender=Person, dispatch_uid="fragments-person-save")
     for through in (Event.municipalities.through, Event.sources.through):
         m2m_changed.connect(_event_relation_changed, sender=through, dispatch_uid=f"fragments-{through.__name__}")
+    m2m_changed.connect(_pillars_changed, sender=Partnership.pillars.through, dispatch_uid="fragments-pillars")

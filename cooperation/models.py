@@ -10,11 +10,12 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
-from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVectorField
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import connection, models
 from django.db.models import F, Prefetch, Q
+from django.db.models.expressions import RawSQL
 from django.urls import reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
@@ -215,7 +216,7 @@ class PartnershipQuerySet(models.QuerySet):
 
     def for_list(self):
         """Partnerships with their pillars and memberships: 3 queries in all."""
-        return self.prefetch_related(
+        return self.defer("search_text").prefetch_related(
             "pillars",
             Prefetch("memberships", queryset=Membership.objects.select_related("municipality")),
         )
@@ -226,10 +227,14 @@ class PartnershipQuerySet(models.QuerySet):
         if not query:
             return self
         if connection.vendor == "postgresql":
-            vector = SearchVector("search_text", config="dutch")
+            # The stored, GIN-indexed column to_tsvector('dutch', search_text) of migration 0010;
+            # not a model field, so that no other query reads it and SQLite needs none.
+            vector = RawSQL("search_vector", [], output_field=SearchVectorField())
             search_query = SearchQuery(query, config="dutch", search_type="websearch")
-            return self.annotate(search_document=vector, search_rank=SearchRank(vector, search_query)).filter(
-                search_document=search_query
+            return (
+                self.alias(search_document=vector)
+                .annotate(search_rank=SearchRank(vector, search_query))
+                .filter(search_document=search_query)
             )
         condition = Q()
         for word in query.split():
@@ -296,6 +301,8 @@ class Partnership(models.Model):
         verbose_name = _("partnership")
         verbose_name_plural = _("partnerships")
         ordering = ["name"]
+        # fragments.register_stamp() reads count and latest change from this index alone.
+        indexes = [models.Index(fields=["updated_at", "id"], name="partnership_changed")]
 
     def __str__(self) -> str:
         return self.name

@@ -14,7 +14,6 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.db.models import Count, Exists, F, Max, Min, OuterRef
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
@@ -47,42 +46,56 @@ def _today() -> datetime.date:
 
 
 def home(request):
-    """4 queries: two counts, latest events, their municipalities (+ session/user when signed in)."""
-    partnerships = Partnership.objects.visible_to(request.user)
-    # "Active now" excludes partnerships whose termination was decided (status "ending").
-    running = [Partnership.Status.ACTIVE]
-    latest = (
-        Event.objects.visible_to(request.user)
-        .filter(status=Event.Status.HAPPENED, date_lower__isnull=False)
-        .select_related("partnership")
-        .prefetch_related("municipalities")
-        .order_by(F("date_upper").desc(nulls_last=True), "-pk")[:8]
-    )
-    context = {
-        "active_count": partnerships.filter(status__in=running).count(),
-        "municipality_count": Membership.objects.filter(
-            partnership__in=partnerships.filter(status__in=running),
-            state__in=[Membership.State.ACTIVE, Membership.State.LEAVING],
+    """1 query when cached (the register stamp); cold: + two counts, latest events, their
+    municipalities (+ session/user when signed in)."""
+    internal = permissions.can_view_internal(request.user)
+
+    def build() -> dict:
+        partnerships = Partnership.objects.visible_to(request.user)
+        # "Active now" excludes partnerships whose termination was decided (status "ending").
+        running = partnerships.filter(status=Partnership.Status.ACTIVE)
+        latest = (
+            Event.objects.visible_to(request.user)
+            .filter(status=Event.Status.HAPPENED, date_lower__isnull=False)
+            .select_related("partnership")
+            .prefetch_related("municipalities")
+            .order_by(F("date_upper").desc(nulls_last=True), "-pk")[:8]
         )
-        .values("municipality")
-        .distinct()
-        .count(),
-        "latest_events": latest,
-        "filter_form": PartnershipFilterForm(),
-    }
-    return render(request, "cooperation/home.html", context)
+        return {
+            "active_count": running.count(),
+            "municipality_count": Membership.objects.filter(
+                partnership__in=running, state__in=[Membership.State.ACTIVE, Membership.State.LEAVING]
+            )
+            .values("municipality")
+            .distinct()
+            .count(),
+            "latest_events": list(latest),
+        }
+
+    figures = fragments.cached(
+        fragments.register_key("home", stamp=fragments.register_stamp(), internal=internal), build
+    )
+    return render(request, "cooperation/home.html", {**figures, "filter_form": PartnershipFilterForm()})
 
 
 def partnership_list(request):
-    """5 queries: municipality choices, count, page, pillars, memberships (+ session/user)."""
+    """4 queries when cached: register stamp, page, pillars, memberships; cold: + municipality
+    choices, count, the page's ids (+ session/user when signed in)."""
     visible = Partnership.objects.visible_to(request.user)
+    internal = permissions.can_view_internal(request.user)
+    stamp = fragments.register_stamp()
     # A semi-join (EXISTS) per municipality: no DISTINCT over every membership of the register.
-    municipality_choices = list(
-        Municipality.objects.filter(
-            Exists(Membership.objects.filter(municipality=OuterRef("pk"), partnership__in=visible))
-        )
-        .order_by("name")
-        .values_list("cbs_code", "name")
+    municipality_choices = fragments.cached(
+        fragments.register_key(
+            "municipality-choices", stamp=stamp, internal=permissions.can_view_internal(request.user)
+        ),
+        lambda: list(
+            Municipality.objects.filter(
+                Exists(Membership.objects.filter(municipality=OuterRef("pk"), partnership__in=visible))
+            )
+            .order_by("name")
+            .values_list("cbs_code", "name")
+        ),
     )
     form = PartnershipFilterForm(request.GET or None, municipality_choices=municipality_choices)
     filters = form.valid_filters() if request.GET else {}
@@ -120,12 +133,12 @@ def partnership_list(request):
         ordering = ["name"]
     partnerships = partnerships.order_by(*ordering, "pk").for_list()
 
-    paginator = Paginator(partnerships, PAGE_SIZE)
-    page = paginator.get_page(request.GET.get("page"))
+    page = fragments.RegisterPaginator(partnerships, PAGE_SIZE, stamp=stamp).get_page(request.GET.get("page"))
     kept = {key: value for key, value in request.GET.items() if key != "page" and value}
     context = {
         "form": form,
         "page": page,
+        "cards": fragments.partnership_cards(page.object_list, internal=internal, today=_today()),
         "filters": filters,
         "filtered": bool(filters.keys() - {"sort"}),
         "query_string": urlencode(kept),
@@ -178,39 +191,54 @@ def partnership_detail(request, slug: str):
 
 
 def municipality_detail(request, cbs_code: str):
-    """4 queries: municipality with successor, predecessors, memberships with partnerships, latest events."""
+    """3 queries when cached: municipality with successor, predecessors, register stamp; cold: +
+    memberships with partnerships, latest events (+ session/user when signed in)."""
     municipality = get_object_or_404(Municipality.objects.select_related("merged_into"), cbs_code=cbs_code.upper())
-    visible = Partnership.objects.visible_to(request.user)
-    memberships = (
-        municipality.memberships.filter(partnership__in=visible)
-        .select_related("partnership")
-        .order_by(F("start_lower").desc(nulls_last=True), "partnership__name")
-    )
-    events = (
-        Event.objects.visible_to(request.user)
-        .filter(municipalities=municipality)
-        .select_related("partnership")
-        .order_by(F("date_lower").desc(nulls_last=True), "-pk")[:15]
-    )
+    internal = permissions.can_view_internal(request.user)
+
+    def build() -> str:
+        visible = Partnership.objects.visible_to(request.user)
+        memberships = (
+            municipality.memberships.filter(partnership__in=visible)
+            .select_related("partnership")
+            .order_by(F("start_lower").desc(nulls_last=True), "partnership__name")
+        )
+        events = (
+            Event.objects.visible_to(request.user)
+            .filter(municipalities=municipality)
+            .select_related("partnership")
+            .order_by(F("date_lower").desc(nulls_last=True), "-pk")[:15]
+        )
+        context = {"municipality": municipality, "memberships": memberships, "events": events}
+        return render_to_string("cooperation/_municipality_body.html", context, request=request)
+
+    key = fragments.register_key("municipality", municipality.pk, stamp=fragments.register_stamp(), internal=internal)
     context = {
         "municipality": municipality,
-        "memberships": memberships,
         "predecessors": municipality.predecessors.order_by("-existed_until", "name"),
-        "events": events,
+        "body_html": fragments.cached(key, build),
     }
     return render(request, "cooperation/municipality_detail.html", context)
 
 
 def pillar_detail(request, code: str):
-    """4 queries: pillar, its partnerships, their pillars and memberships."""
+    """5 queries when cached: pillar, register stamp, page, pillars, memberships; cold: + count and
+    the page's ids (+ session/user when signed in)."""
     pillar = get_object_or_404(Pillar, code=code)
     partnerships = (
         Partnership.objects.visible_to(request.user)
-        .filter(pillars=pillar)
-        .order_by(F("first_date").asc(nulls_last=True), "name")
+        .filter(pk__in=Partnership.pillars.through.objects.filter(pillar=pillar).values("partnership_id"))
+        .order_by(F("first_date").asc(nulls_last=True), "name", "pk")
         .for_list()
     )
-    return render(request, "cooperation/pillar_detail.html", {"pillar": pillar, "partnerships": partnerships})
+    page = fragments.RegisterPaginator(partnerships, PAGE_SIZE).get_page(request.GET.get("page"))
+    internal = permissions.can_view_internal(request.user)
+    context = {
+        "pillar": pillar,
+        "page": page,
+        "cards": fragments.partnership_cards(page.object_list, internal=internal, today=_today()),
+    }
+    return render(request, "cooperation/pillar_detail.html", context)
 
 
 def about(request):

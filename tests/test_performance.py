@@ -10,8 +10,8 @@ from django.contrib.staticfiles.storage import staticfiles_storage
 from django.core.management import call_command
 from django.test import RequestFactory, override_settings
 
-from cooperation import services
-from cooperation.models import Event, Municipality, Participant, Person, Source
+from cooperation import services, timeline
+from cooperation.models import Event, Municipality, Participant, Partnership, Person, Pillar, Source
 
 pytestmark = pytest.mark.django_db
 
@@ -90,6 +90,68 @@ class TestCachedFragmentsAreNeverStale:
 
     def test_other_language_is_its_own_fragment(self, client, cached_page):
         assert "Signed on 16 April 2013" in page(client, "/en" + SVM_URL)
+
+
+class TestRegisterCachesAreNeverStale:
+    """Home, the list, municipality and pillar pages and the API lists cache what they read across
+    the register under `fragments.register_stamp()`; every change must show at once."""
+
+    def test_new_event_on_home_municipality_page_and_api(self, client, svm, municipality):
+        urls = ["/", "/municipalities/GM0606/", "/api/v1/events/?municipality=GM0606"]
+        before = [page(client, url) for url in urls]
+        assert [page(client, url) for url in urls] == before  # now cached
+        services.event_record(
+            partnership=svm,
+            kind="evaluated",
+            date_text="2026-10-05",
+            municipalities=[municipality("Schiedam")],
+            title="Evaluatie van de ontvlechting",
+        )
+        for url in urls:
+            assert "Evaluatie van de ontvlechting" in page(client, url), url
+
+    def test_new_partnership_in_list_count_and_search(self, client, municipality):
+        assert "2 samenwerkingsverbanden" in page(client, "/partnerships/")
+        assert "0 samenwerkingsverbanden" in page(client, "/partnerships/?q=Waterland")
+        partnership = Partnership.objects.create(name="ICT Waterland", slug="ict-waterland")
+        services.event_record(
+            partnership=partnership,
+            kind="signed",
+            date_text="2024-02-01",
+            municipalities=[municipality("Purmerend"), municipality("Edam-Volendam")],
+        )
+        assert "3 samenwerkingsverbanden" in page(client, "/partnerships/")
+        assert "ICT Waterland" in page(client, "/partnerships/?q=Waterland")
+
+    def test_renamed_partnership_is_found_by_its_new_name(self, client, svm):
+        assert "0 samenwerkingsverbanden" in page(client, "/partnerships/?q=Schielandbrug")
+        svm.name = "Samenwerking Schielandbrug"
+        svm.save()
+        timeline.rebuild_derived(svm)  # as the admin does: the search text follows the name
+        assert "Samenwerking Schielandbrug" in page(client, "/partnerships/?q=Schielandbrug")
+
+    def test_deleted_partnership_leaves_list_and_counts(self, client, msg):
+        assert msg.name in page(client, "/partnerships/")
+        assert page(client, "/api/v1/partnerships/")
+        msg.delete()
+        assert msg.name not in page(client, "/partnerships/")
+        assert client.get("/api/v1/partnerships/").json()["count"] == 1
+
+    def test_pillar_added_without_saving_the_partnership(self, client, svm):
+        url = "/partnerships/?pillar=service_modernisation"
+        assert svm.name not in page(client, url)
+        svm.pillars.add(Pillar.objects.get(code="service_modernisation"))
+        assert svm.name in page(client, url)
+        assert svm.name in page(client, "/pillars/service_modernisation/")
+
+    def test_partnership_made_internal_leaves_the_public_list(self, client, svm):
+        assert svm.name in page(client, "/partnerships/")
+        svm.visibility = "internal"
+        svm.save()
+        assert svm.name not in page(client, "/partnerships/")
+        viewer = get_user_model().objects.create_user("lezer", password="x-very-long-pw-1")
+        client.force_login(viewer)
+        assert svm.name in page(client, "/partnerships/")  # viewers have their own cache entries
 
 
 @pytest.fixture

@@ -85,6 +85,27 @@ def test_every_page_costs_the_same_queries_on_small_and_larger_data(client):
     assert max(small.values()) <= 8
 
 
+@pytest.mark.parametrize(
+    ("url", "cold", "warm"),
+    [
+        # register stamp, active count, member count, latest events, their municipalities
+        ("/", 5, 1),
+        # stamp, municipality choices, count, the page's ids, the page, pillars, memberships
+        ("/partnerships/", 7, 4),
+        ("/partnerships/?q=Schiedam&province=Zuid-Holland&sort=-first_date", 7, 4),
+        # municipality, predecessors, stamp, memberships, latest events
+        ("/municipalities/GM0606/", 5, 3),
+        # pillar, stamp, count, the page's ids, the page, pillars, memberships
+        ("/pillars/joint_procurement/", 7, 5),
+    ],
+)
+def test_register_pages_query_counts_are_pinned_cold_and_warm(client, url, cold, warm):
+    """Cold: nothing cached yet. Warm: what is read across the register comes from the cache,
+    keyed on the register stamp; the rows shown are still read."""
+    assert count_queries(client, url) == cold
+    assert count_queries(client, url) == warm
+
+
 def test_partnership_page_query_count_is_pinned(client, svm):
     with translation.override("nl"):
         # partnership, pillars, agreements, events, municipalities, sources, participants
@@ -233,6 +254,22 @@ def test_pillar_page(client):
     assert "Gezamenlijke inkoop" in page and "ICT-samenwerking Maastricht en Sittard-Geleen" in page
     assert client.get("/pillars/unknown/").status_code == 404
     assert "Joint procurement" in text(client.get("/en/pillars/joint_procurement/"))
+
+
+def test_municipality_filter_keeps_the_choice_and_escapes_names(client, svm):
+    Municipality.objects.filter(cbs_code="GM0622").update(name="Vlaardingen <b>&</b>")
+    page = text(client.get("/partnerships/?municipality=GM0606"))
+    assert '<option value="GM0606" selected>Schiedam</option>' in page
+    assert '<option value="GM0622">Vlaardingen &lt;b&gt;&amp;&lt;/b&gt;</option>' in page
+    assert '<select name="municipality" id="id_municipality">' in page
+
+
+def test_pillar_page_is_paginated(client):
+    grow_register(25)  # partnership n gets the first 1 + n % 4 pillars: knowledge sharing for all
+    first = text(client.get("/pillars/knowledge_sharing/"))
+    assert "26 samenwerkingsverbanden" in first and 'href="?page=2" rel="next"' in first
+    second = client.get("/pillars/knowledge_sharing/?page=2")
+    assert len(second.context["cards"]) == 6
 
 
 def test_about_page_says_how_current_the_data_is(client):
