@@ -16,14 +16,15 @@ REFRESH_SECONDS = 2
 
 
 def _get_job(request, pk: int) -> ImportJob:
-    """The job if this user may see it (who started it, or an administrator); stale ones are failed first."""
+    """The job if this user may see it (who started it, or an administrator); stale ones are failed
+    first, and one running in this process (eager mode) shows its live progress."""
     if not permissions.can_import(request.user):
         raise PermissionDenied
     jobs.fail_stale(pk)
     job = get_object_or_404(ImportJob.objects.defer("data"), pk=pk)
     if job.user_id != request.user.pk and not permissions.is_administrator(request.user):
         raise PermissionDenied
-    return job
+    return jobs.with_live_progress(job)
 
 
 def _running(job: ImportJob) -> bool:

@@ -8,6 +8,10 @@ one transaction (all or nothing) whose writes nobody sees before it ends.
 
 A job whose worker died stops sending signs of life (`heartbeat_at`); it is then shown
 as failed, with a retry button, by the page that reads it and by a periodic task.
+
+In eager mode (`make run`: no worker, SQLite) a job runs in a thread of the web process. The
+import's transaction then holds SQLite's write lock, so neither progress nor heartbeat reach
+the row until it ends; the pages of that process read both from the running job instead.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import datetime
 import logging
 import threading
 import time
+import uuid
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
@@ -31,6 +36,9 @@ HEARTBEAT_INTERVAL = 10  # seconds between signs of life when progress does not 
 
 WORKER_LOST = _("The worker running this import stopped. Nothing was changed; you can try again.")
 BROKER_DOWN = _("The background service is not reachable. Try again in a moment.")
+
+# The progress writers of the jobs running in this process, by job id.
+_running_here: dict[int, _ProgressWriter] = {}
 
 
 def is_large(total_rows: int) -> bool:
@@ -65,6 +73,9 @@ def _enqueue(job_id: int) -> None:
 
     from .tasks import run_import_job
 
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        _start_thread(job_id)
+        return
     try:
         result = run_import_job.delay(job_id)
     except (OperationalError, OSError) as error:
@@ -74,6 +85,26 @@ def _enqueue(job_id: int) -> None:
         )
         return
     ImportJob.objects.filter(pk=job_id).exclude(task_id=result.id).update(task_id=result.id)
+
+
+def _start_thread(job_id: int) -> None:
+    """Eager mode: run the task in-process, but in a thread, so the request that queued it
+    returns at once and its progress page shows the bar moving."""
+    from .tasks import run_import_job
+
+    task_id = str(uuid.uuid4())
+    # Written before the thread starts: on SQLite its import would hold the write lock.
+    ImportJob.objects.filter(pk=job_id).update(task_id=task_id)
+
+    def target() -> None:
+        try:
+            run_import_job.apply(args=[job_id], task_id=task_id)
+        except Exception:
+            logger.exception("Import job %s failed", job_id)
+        finally:
+            connection.close()
+
+    threading.Thread(target=target, name=f"import-job-{job_id}", daemon=True).start()
 
 
 @transaction.atomic
@@ -103,13 +134,31 @@ def _stale_before() -> datetime.datetime:
 
 
 def fail_stale(job_id: int | None = None) -> int:
-    """Mark running jobs without a recent sign of life as failed; returns how many."""
+    """Mark running jobs without a recent sign of life as failed; returns how many.
+
+    A job running in this process is alive whatever its row says. One query when none is
+    stale: a read, because on SQLite even an UPDATE of no rows waits for a running import.
+    """
     jobs = ImportJob.objects.filter(
         status__in=[ImportJob.Status.PREVIEWING, ImportJob.Status.IMPORTING], heartbeat_at__lt=_stale_before()
-    )
+    ).exclude(pk__in=list(_running_here))
     if job_id is not None:
         jobs = jobs.filter(pk=job_id)
-    return jobs.update(status=ImportJob.Status.FAILED, error=str(WORKER_LOST), finished_at=timezone.now())
+    stale = list(jobs.values_list("pk", flat=True))  # no UPDATE follows when this is empty
+    return jobs.filter(pk__in=stale).update(
+        status=ImportJob.Status.FAILED, error=str(WORKER_LOST), finished_at=timezone.now()
+    )
+
+
+def with_live_progress(job: ImportJob) -> ImportJob:
+    """`job`, with the progress of its run when that runs in this process (eager mode): the
+    row may lag, as on SQLite it waits for the import's transaction to end. No queries."""
+    writer = _running_here.get(job.pk)
+    latest = writer.latest if writer is not None and writer.running_status == job.status else None
+    if latest is not None:
+        done, total = latest
+        job.total_rows, job.processed_rows = total, min(done, total)
+    return job
 
 
 class _ProgressWriter(threading.Thread):
@@ -157,20 +206,31 @@ def run(job_id: int) -> str:
     A job that is not queued (already run, running elsewhere, failed) is skipped, so a
     task delivered twice imports once. Returns the job's new status.
     """
-    from .imports import run_import
-
     job = ImportJob.objects.filter(pk=job_id).first()
     if job is None:
         return "missing"
     running = ImportJob.Status.IMPORTING if job.confirmed else ImportJob.Status.PREVIEWING
-    now = timezone.now()
-    claimed = ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.QUEUED).update(
-        status=running, started_at=now, heartbeat_at=now, processed_rows=0
-    )
-    if not claimed:
-        return "skipped"
     writer = _ProgressWriter(job_id, running)
-    writer.start()
+    # Known here from before the claim until the row has its outcome, so it never looks stale here.
+    if _running_here.setdefault(job_id, writer) is not writer:
+        return "skipped"
+    try:
+        now = timezone.now()
+        claimed = ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.QUEUED).update(
+            status=running, started_at=now, heartbeat_at=now, processed_rows=0
+        )
+        if not claimed:
+            return "skipped"
+        writer.start()
+        return _run_phase(job, writer)
+    finally:
+        del _running_here[job_id]
+
+
+def _run_phase(job: ImportJob, writer: _ProgressWriter) -> str:
+    from .imports import run_import
+
+    job_id, running = job.pk, writer.running_status
     try:
         report = run_import(
             kind=job.kind,

@@ -119,11 +119,32 @@ TEMPLATES = [
 
 WSGI_APPLICATION = "portal.wsgi.application"
 
+
+def database_from_url(url: str, conn_max_age: int) -> dict:
+    """DATABASE_URL: PostgreSQL in production and the tests, a SQLite file under `make run`.
+
+    SQLite gets write-ahead logging, so pages keep reading while an import job (a thread of
+    the same process under `make run`) holds the write lock for its one long transaction;
+    transactions that take the write lock when they begin, because one that read first
+    fails at once on its first write when another connection wrote meanwhile (that would be
+    the import, after a login or a progress write); and a timeout, so a write waits for the
+    lock instead of failing.
+    """
+    database = dj_database_url.parse(url, conn_max_age=conn_max_age, conn_health_checks=True)
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        database["OPTIONS"] = {
+            "init_command": "PRAGMA journal_mode=WAL;",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            **database.get("OPTIONS", {}),
+        }
+    return database
+
+
 DATABASES = {
-    "default": dj_database_url.parse(
+    "default": database_from_url(
         os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
-        conn_health_checks=True,
     )
 }
 

@@ -1,12 +1,14 @@
 """Large imports as jobs in a real Celery worker: preview, confirm, progress, a worker that dies."""
 
 import datetime
+import threading
 import time
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -165,3 +167,104 @@ def test_admin_upload_above_the_threshold_becomes_a_background_job(admin_client,
     job = ImportJob.objects.get(filename="groot.csv")
     assert response.status_code == 302 and response["Location"] == job.get_absolute_url()
     assert job.total_rows == 3 and job.kind == "partnerships"
+
+
+def join_job_threads(timeout: float = 60.0) -> None:
+    """Wait for the eager-mode job threads, so the flush after the test finds no open transaction."""
+    for thread in threading.enumerate():
+        if thread.name.startswith("import-job-"):
+            thread.join(timeout)
+            assert not thread.is_alive(), f"{thread.name} still runs"
+
+
+@pytest.fixture
+def eager(transactional_db, settings, monkeypatch):
+    """`make run`: no worker, so jobs run in a thread of this process. Each import waits at its
+    progress reports until `poll_status` has seen one of them (at most 10 s), so a poll lands
+    mid-run on any machine; returns that event."""
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    monkeypatch.setattr(jobs, "PROGRESS_INTERVAL", 0.01)
+    seen = threading.Event()
+    report = jobs._ProgressWriter.report
+
+    def report_and_wait_to_be_seen(self, done: int, total: int) -> None:
+        report(self, done, total)
+        if done < total:
+            seen.wait(10)
+
+    monkeypatch.setattr(jobs._ProgressWriter, "report", report_and_wait_to_be_seen)
+    yield seen
+    join_job_threads()
+
+
+def poll_status(client, job: ImportJob, seen: threading.Event, timeout: float = 120.0) -> list[int]:
+    """Poll the status URL like import-progress.js does until the job stops; the rows seen on the way."""
+    url = reverse("cooperation:import-job-status", args=[job.pk])
+    rows = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = client.get(url).json()
+        rows.append(status["processed_rows"])
+        if 0 < status["processed_rows"] < status["total_rows"]:
+            seen.set()
+        if not status["running"]:
+            job.refresh_from_db()
+            return rows
+        time.sleep(0.005)
+    raise AssertionError(f"Job still running after {timeout} s")
+
+
+def test_in_eager_mode_the_upload_returns_at_once_and_the_page_shows_the_job_progress(
+    seeded_transactional, eager, client
+):
+    admin = get_user_model().objects.create_superuser("beheerder", "beheerder@example.org", "correct-horse-battery-9")
+    client.force_login(admin)
+    before = Partnership.objects.count()
+    upload = SimpleUploadedFile("groot.csv", partnerships_csv(ROWS), content_type="text/csv")
+
+    response = client.post(reverse("admin:cooperation_partnership_import"), {"file": upload})
+    job = ImportJob.objects.get(filename="groot.csv")
+    assert response.status_code == 302 and response["Location"] == job.get_absolute_url()
+    assert job.status in (ImportJob.Status.QUEUED, ImportJob.Status.PREVIEWING)  # the dry run has not finished
+
+    seen_preview = poll_status(client, job, eager)
+    assert job.status == ImportJob.Status.PREVIEWED, job.error
+    assert (job.processed_rows, job.new, job.problems, bool(job.task_id)) == (ROWS, ROWS, [], True)
+    assert any(0 < value < ROWS for value in seen_preview), f"no progress was visible while it ran: {seen_preview}"
+
+    eager.clear()
+    client.post(reverse("cooperation:import-job-confirm", args=[job.pk]))
+    seen_import = poll_status(client, job, eager)
+    assert job.status == ImportJob.Status.DONE, job.error
+    assert (job.processed_rows, job.new, job.dry_run) == (ROWS, ROWS, False)
+    assert any(0 < value < ROWS for value in seen_import), f"no progress was visible while it ran: {seen_import}"
+    assert Partnership.objects.count() == before + ROWS
+
+
+def test_a_job_running_in_this_process_is_alive_and_shows_progress_while_its_row_cannot_be_written(
+    seeded_transactional, eager, client, settings, monkeypatch
+):
+    # As on SQLite under `make run`: the import's transaction holds the write lock, so neither
+    # progress nor heartbeat reach the row, and the row looks stale at once.
+    monkeypatch.setattr(jobs._ProgressWriter, "_write", lambda self, latest: None)
+    settings.IMPORT_JOB_STALE_SECONDS = 0
+    admin = get_user_model().objects.create_superuser("beheerder", "beheerder@example.org", "correct-horse-battery-9")
+    client.force_login(admin)
+    with transaction.atomic():
+        job = jobs.job_create(
+            user=admin, kind="partnerships", data=partnerships_csv(ROWS), filename="groot.csv", total_rows=ROWS
+        )
+
+    seen = poll_status(client, job, eager)
+    assert job.status == ImportJob.Status.PREVIEWED, job.error
+    assert any(0 < value < ROWS for value in seen), f"no progress was visible while it ran: {seen}"
+    assert jobs.fail_stale() == 0
+
+
+def test_the_stale_check_only_reads_when_no_job_is_stale(importer):
+    # On SQLite even an UPDATE of no rows waits for the write lock of a running import.
+    alive = make_job(importer, status=ImportJob.Status.PREVIEWING, heartbeat_at=timezone.now())
+    with CaptureQueriesContext(connection) as queries:
+        assert jobs.fail_stale(alive.pk) == 0
+        assert jobs.fail_stale() == 0
+    assert [query["sql"].split()[0] for query in queries] == ["SELECT", "SELECT"]

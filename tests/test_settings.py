@@ -40,3 +40,33 @@ def test_bad_boolean_fails_loudly():
     result = manage("check", DJANGO_DEBUG="maybe")
     assert result.returncode != 0
     assert "DJANGO_DEBUG" in result.stderr
+
+
+def test_sqlite_waits_for_a_running_import_instead_of_failing_and_postgresql_is_left_alone():
+    from portal.settings import database_from_url
+
+    sqlite = database_from_url("sqlite:////tmp/portal.sqlite3", conn_max_age=60)
+    assert sqlite["OPTIONS"] == {
+        "init_command": "PRAGMA journal_mode=WAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+    }
+    postgresql = database_from_url("postgres://portal@db.example.nl:5432/portal", conn_max_age=60)
+    assert "OPTIONS" not in postgresql or postgresql["OPTIONS"] == {}
+    assert (postgresql["ENGINE"], postgresql["NAME"], postgresql["CONN_MAX_AGE"]) == (
+        "django.db.backends.postgresql",
+        "portal",
+        60,
+    )
+
+
+def test_a_sqlite_connection_logs_ahead_and_waits_for_the_write_lock(tmp_path, django_db_blocker):
+    from django.db.utils import ConnectionHandler
+
+    from portal.settings import database_from_url
+
+    connection = ConnectionHandler({"default": database_from_url(f"sqlite:///{tmp_path}/portal.sqlite3", 0)})["default"]
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        assert cursor.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        assert cursor.execute("PRAGMA busy_timeout").fetchone() == (20000,)
+    connection.close()
