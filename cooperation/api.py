@@ -109,6 +109,7 @@ def _responses(serializer) -> dict:
 class Pagination(PageNumberPagination):
     """`?page=` and `?page_size=` (at most 200); links to the next and previous page in the body
     and in a Link header (RFC 8288)."""
+
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200

@@ -41,7 +41,7 @@ from import_export import fields, resources, widgets
 from import_export.instance_loaders import BaseInstanceLoader
 from import_export.results import Result, RowResult
 
-from . import dates, permissions, timeline
+from . import dates, notifications, permissions, timeline
 from .history import create_with_history, ensure_baseline, insert_links, m2m_names, record_bulk
 from .models import (
     CBS_CODE_PATTERN,
@@ -1046,6 +1046,7 @@ class EventResource(RegisterResource):
     # Import -----------------------------------------------------------------------
 
     def load_existing(self, dataset) -> None:
+        self.published: list[int] = []  # events this import publishes (see write)
         uids = set()
         for value in dataset["uid"]:
             try:
@@ -1367,6 +1368,13 @@ class EventResource(RegisterResource):
         self.write_history(Event, updated, update=True, now=now)
         created = [plan.instance for plan in new_plans]
         self.touched |= {event.partnership_id for event in created + updated}
+        # Published, as for an event entered by hand: created, or changed to public.
+        self.published.extend(event.pk for event in created)
+        self.published.extend(
+            plan.instance.pk
+            for plan in changed_plans
+            if "visibility" in plan.changes and plan.instance.visibility == Visibility.PUBLIC
+        )
         for event in updated:
             del self.existing[event.uid]  # written: the import needs it no more
 
@@ -1375,6 +1383,7 @@ class EventResource(RegisterResource):
         # The rule check is done: its facts are not needed for the rebuild, which reads its own.
         self.row_facts, self.before_facts, self.row_of = {}, {}, {}
         super().finish()
+        notifications.events_notify_followers(self.published)
 
 
 EVENT_UPDATE_FIELDS = [

@@ -21,8 +21,10 @@ from cooperation.models import (
     ImportBatch,
     Membership,
     Municipality,
+    Notification,
     Partnership,
     Source,
+    Subscription,
 )
 from cooperation.resources import COLUMNS
 
@@ -586,3 +588,36 @@ def test_event_list_filters_and_searches_on_what_people_scan(admin_client, svm, 
         assert found & expected, query
     content = admin_client.get(url).content.decode()
     assert "najaar 2016" in content  # the date in words
+
+
+def test_imported_events_reach_their_followers_as_entered_ones_do(importer, example, municipality):
+    User = get_user_model()
+    follower = User.objects.create_user("volger", "volger@example.org", "correct-horse-battery-9")
+    bystander = User.objects.create_user("ander", "ander@example.org", "correct-horse-battery-9")
+    Subscription.objects.create(user=follower, partnership=example)
+    Subscription.objects.create(user=bystander, municipality=municipality("Amsterdam"))
+
+    assert importer("events", "events.csv", dry_run=True).ok
+    assert not Notification.objects.exists()  # a preview publishes nothing
+
+    assert importer("events", "events.csv").ok
+    imported = Event.objects.filter(partnership=example)
+    notified = Notification.objects.filter(recipient=follower)
+    assert sorted(notified.values_list("event_id", flat=True)) == sorted(imported.values_list("pk", flat=True))
+    assert not Notification.objects.filter(recipient=bystander).exists()
+
+
+def test_an_import_that_makes_an_event_public_notifies_new_followers_once(importer, example):
+    uid = uuid.uuid4()
+    row = event_row(uid=str(uid), kind="signed", date="2019", municipalities="GM0072", visibility="internal")
+    assert importer("events", csv_bytes("events", [row])).ok
+    follower = get_user_model().objects.create_user("volger", "volger@example.org", "correct-horse-battery-9")
+    Subscription.objects.create(user=follower, partnership=example)
+
+    assert importer("events", csv_bytes("events", [{**row, "title": "Andere titel"}])).ok  # still internal
+    assert not Notification.objects.exists()
+    public = {**row, "title": "Andere titel", "visibility": "public"}
+    assert importer("events", csv_bytes("events", [public])).ok
+    assert importer("events", csv_bytes("events", [{**public, "title": "Derde titel"}])).ok
+    (notification,) = Notification.objects.all()
+    assert notification.recipient == follower and notification.event.uid == uid
