@@ -169,34 +169,6 @@ def test_admin_upload_above_the_threshold_becomes_a_background_job(admin_client,
     assert job.total_rows == 3 and job.kind == "partnerships"
 
 
-def join_job_threads(timeout: float = 60.0) -> None:
-    """Wait for the eager-mode job threads, so the flush after the test finds no open transaction."""
-    for thread in threading.enumerate():
-        if thread.name.startswith("import-job-"):
-            thread.join(timeout)
-            assert not thread.is_alive(), f"{thread.name} still runs"
-
-
-@pytest.fixture
-def eager(transactional_db, settings, monkeypatch):
-    """`make run`: no worker, so jobs run in a thread of this process. Each import waits at its
-    progress reports until `poll_status` has seen one of them (at most 10 s), so a poll lands
-    mid-run on any machine; returns that event."""
-    settings.CELERY_TASK_ALWAYS_EAGER = True
-    monkeypatch.setattr(jobs, "PROGRESS_INTERVAL", 0.01)
-    seen = threading.Event()
-    report = jobs._ProgressWriter.report
-
-    def report_and_wait_to_be_seen(self, done: int, total: int) -> None:
-        report(self, done, total)
-        if done < total:
-            seen.wait(10)
-
-    monkeypatch.setattr(jobs._ProgressWriter, "report", report_and_wait_to_be_seen)
-    yield seen
-    join_job_threads()
-
-
 def poll_status(client, job: ImportJob, seen: threading.Event, timeout: float = 120.0) -> list[int]:
     """Poll the status URL like import-progress.js does until the job stops; the rows seen on the way."""
     url = reverse("cooperation:import-job-status", args=[job.pk])
