@@ -117,14 +117,16 @@ class RegisterPaginator(Paginator):
     """A paginator for querysets that counts and finds each page's rows once per state of the register.
 
     The count and the ids of a page are cached under the queryset's SQL (which holds the filters
-    and the audience) and `register_stamp()`; the page's objects are then fetched by id, with the
-    queryset's own prefetches. Cold: stamp, count, ids, objects (+ prefetches); warm: stamp and
-    objects (+ prefetches).
+    and the audience) and `register_stamp()`; the page's objects are then fetched by id, by
+    `fetch(ids)` when given (a queryset without the filters, which need not run again), else by
+    the queryset itself. Cold: stamp, count, ids, objects (+ prefetches); warm: stamp and objects
+    (+ prefetches).
     """
 
-    def __init__(self, object_list, per_page, *, stamp: str | None = None, **kwargs):
+    def __init__(self, object_list, per_page, *, stamp: str | None = None, fetch=None, **kwargs):
         super().__init__(object_list, per_page, **kwargs)
         self._stamp = stamp
+        self._fetch = fetch or (lambda ids: self.object_list.filter(pk__in=ids).order_by())
 
     def _cached(self, parts: tuple, build):
         try:
@@ -145,7 +147,7 @@ class RegisterPaginator(Paginator):
         ids = self._cached(
             ("page", page.number, self.per_page), lambda: list(page.object_list.values_list("pk", flat=True))
         )
-        found = {obj.pk: obj for obj in self.object_list.filter(pk__in=ids).order_by()} if ids else {}
+        found = {obj.pk: obj for obj in self._fetch(ids)} if ids else {}
         page.object_list = [found[pk] for pk in ids if pk in found]
         return page
 

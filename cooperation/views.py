@@ -133,7 +133,9 @@ def partnership_list(request):
         ordering = ["name"]
     partnerships = partnerships.order_by(*ordering, "pk").for_list()
 
-    page = fragments.RegisterPaginator(partnerships, PAGE_SIZE, stamp=stamp).get_page(request.GET.get("page"))
+    page = fragments.RegisterPaginator(
+        partnerships, PAGE_SIZE, stamp=stamp, fetch=lambda ids: visible.filter(pk__in=ids).for_list()
+    ).get_page(request.GET.get("page"))
     kept = {key: value for key, value in request.GET.items() if key != "page" and value}
     context = {
         "form": form,
@@ -225,13 +227,15 @@ def pillar_detail(request, code: str):
     """5 queries when cached: pillar, register stamp, page, pillars, memberships; cold: + count and
     the page's ids (+ session/user when signed in)."""
     pillar = get_object_or_404(Pillar, code=code)
+    visible = Partnership.objects.visible_to(request.user)
     partnerships = (
-        Partnership.objects.visible_to(request.user)
-        .filter(pk__in=Partnership.pillars.through.objects.filter(pillar=pillar).values("partnership_id"))
+        visible.filter(pk__in=Partnership.pillars.through.objects.filter(pillar=pillar).values("partnership_id"))
         .order_by(F("first_date").asc(nulls_last=True), "name", "pk")
         .for_list()
     )
-    page = fragments.RegisterPaginator(partnerships, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = fragments.RegisterPaginator(
+        partnerships, PAGE_SIZE, fetch=lambda ids: visible.filter(pk__in=ids).for_list()
+    ).get_page(request.GET.get("page"))
     internal = permissions.can_view_internal(request.user)
     context = {
         "pillar": pillar,
