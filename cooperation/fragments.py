@@ -52,6 +52,7 @@ _DEPENDENCIES = [
     "templates/cooperation/_event.html",
     "templates/cooperation/_event_list.html",
     "templates/cooperation/_partnership_item.html",
+    "templates/cooperation/_pagination.html",
     "templates/cooperation/_municipality_body.html",
     "locale/nl/LC_MESSAGES/django.mo",
 ]

@@ -14,6 +14,7 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.db.models import Count, Exists, F, Max, Min, OuterRef
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
@@ -37,6 +38,7 @@ from .models import (
 )
 
 PAGE_SIZE = 20
+MEMBERSHIPS_PER_PAGE = 25
 # Kinds of event where a reader expects to hear about money; silence is shown as "not yet known".
 COST_KINDS = {"withdrawn", "terminated", "disentanglement_started", "disentangled", "costs_settled", "dissolved"}
 
@@ -194,16 +196,17 @@ def partnership_detail(request, slug: str):
 
 def municipality_detail(request, cbs_code: str):
     """3 queries when cached: municipality with successor, predecessors, register stamp; cold: +
-    memberships with partnerships, latest events (+ session/user when signed in)."""
+    count and a page of memberships with their partnerships, latest events (+ session/user)."""
     municipality = get_object_or_404(Municipality.objects.select_related("merged_into"), cbs_code=cbs_code.upper())
     internal = permissions.can_view_internal(request.user)
+    page_number = request.GET.get("page")
 
     def build() -> str:
         visible = Partnership.objects.visible_to(request.user)
         memberships = (
             municipality.memberships.filter(partnership__in=visible)
             .select_related("partnership")
-            .order_by(F("start_lower").desc(nulls_last=True), "partnership__name")
+            .order_by(F("start_lower").desc(nulls_last=True), "partnership__name", "pk")
         )
         events = (
             Event.objects.visible_to(request.user)
@@ -211,10 +214,12 @@ def municipality_detail(request, cbs_code: str):
             .select_related("partnership")
             .order_by(F("date_lower").desc(nulls_last=True), "-pk")[:15]
         )
-        context = {"municipality": municipality, "memberships": memberships, "events": events}
+        page = Paginator(memberships, MEMBERSHIPS_PER_PAGE).get_page(page_number)
+        context = {"municipality": municipality, "page": page, "events": events}
         return render_to_string("cooperation/_municipality_body.html", context, request=request)
 
-    key = fragments.register_key("municipality", municipality.pk, stamp=fragments.register_stamp(), internal=internal)
+    stamp = fragments.register_stamp()
+    key = fragments.register_key("municipality", municipality.pk, page_number, stamp=stamp, internal=internal)
     context = {
         "municipality": municipality,
         "predecessors": municipality.predecessors.order_by("-existed_until", "name"),

@@ -9,8 +9,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
-from cooperation import services, timeline
-from cooperation.models import Event, Municipality, Partnership, Pillar, Source
+from cooperation import services, timeline, views
+from cooperation.models import Event, Membership, Municipality, Partnership, Pillar, Source
 
 pytestmark = pytest.mark.django_db
 
@@ -93,8 +93,8 @@ def test_every_page_costs_the_same_queries_on_small_and_larger_data(client):
         # stamp, municipality choices, count, the page's ids, the page, pillars, memberships
         ("/partnerships/", 7, 4),
         ("/partnerships/?q=Schiedam&province=Zuid-Holland&sort=-first_date", 7, 4),
-        # municipality, predecessors, stamp, memberships, latest events
-        ("/municipalities/GM0606/", 5, 3),
+        # municipality, predecessors, stamp, count and page of memberships, latest events
+        ("/municipalities/GM0606/", 6, 3),
         # pillar, stamp, count, the page's ids, the page, pillars, memberships
         ("/pillars/joint_procurement/", 7, 5),
     ],
@@ -262,6 +262,18 @@ def test_municipality_filter_keeps_the_choice_and_escapes_names(client, svm):
     assert '<option value="GM0606" selected>Schiedam</option>' in page
     assert '<option value="GM0622">Vlaardingen &lt;b&gt;&amp;&lt;/b&gt;</option>' in page
     assert '<select name="municipality" id="id_municipality">' in page
+
+
+def test_municipality_page_pages_its_partnerships(client, monkeypatch):
+    monkeypatch.setattr(views, "MEMBERSHIPS_PER_PAGE", 1)
+    grow_register(16)  # the first of grow_register's municipalities joins its 1st and 16th partnership
+    code = Municipality.objects.current().order_by("cbs_code").first().cbs_code
+    assert Membership.objects.filter(municipality__cbs_code=code).count() == 2
+    first = text(client.get(f"/municipalities/{code}/"))
+    assert "2 lidmaatschappen, nieuwste eerst." in first and 'href="?page=2" rel="next"' in first
+    assert first.count('<th scope="row">') == 1
+    second = text(client.get(f"/municipalities/{code}/?page=2"))
+    assert second.count('<th scope="row">') == 1 and 'rel="prev"' in second
 
 
 def test_pillar_page_is_paginated(client):
