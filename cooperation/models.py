@@ -204,6 +204,11 @@ class Pillar(models.Model):
         return self.description_en if (get_language() or "nl").startswith("en") else self.description_nl
 
 
+def list_prefetches() -> tuple:
+    """What a list entry of a partnership shows besides its own fields (`_partnership_item.html`)."""
+    return ("pillars", Prefetch("memberships", queryset=Membership.objects.select_related("municipality")))
+
+
 class PartnershipQuerySet(models.QuerySet):
     def public(self):
         return self.filter(visibility=Visibility.PUBLIC)
@@ -215,11 +220,9 @@ class PartnershipQuerySet(models.QuerySet):
         return self if can_view_internal(user) else self.public()
 
     def for_list(self):
-        """Partnerships with their pillars and memberships: 3 queries in all."""
-        return self.defer("search_text").prefetch_related(
-            "pillars",
-            Prefetch("memberships", queryset=Membership.objects.select_related("municipality")),
-        )
+        """Partnerships for list entries, without their long search text. Pillars and memberships
+        are read by `fragments.partnership_cards()`, only for entries not in the cache."""
+        return self.defer("search_text")
 
     def search(self, query: str):
         """Full-text search (Dutch configuration, GIN-indexed) on PostgreSQL; word matching elsewhere."""

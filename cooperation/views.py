@@ -81,8 +81,8 @@ def home(request):
 
 
 def partnership_list(request):
-    """4 queries when cached: register stamp, page, pillars, memberships; cold: + municipality
-    choices, count, the page's ids (+ session/user when signed in)."""
+    """2 queries when cached: register stamp, the page's partnerships; cold: + municipality choices,
+    count, the page's ids, pillars and memberships (+ session/user when signed in)."""
     visible = Partnership.objects.visible_to(request.user)
     internal = permissions.can_view_internal(request.user)
     stamp = fragments.register_stamp()
@@ -133,7 +133,7 @@ def partnership_list(request):
     else:
         sort = "name" if sort == "relevance" else sort
         ordering = ["name"]
-    partnerships = partnerships.order_by(*ordering, "pk").for_list()
+    partnerships = partnerships.order_by(*ordering, "pk")
 
     page = fragments.RegisterPaginator(
         partnerships, PAGE_SIZE, stamp=stamp, fetch=lambda ids: visible.filter(pk__in=ids).for_list()
@@ -229,15 +229,13 @@ def municipality_detail(request, cbs_code: str):
 
 
 def pillar_detail(request, code: str):
-    """5 queries when cached: pillar, register stamp, page, pillars, memberships; cold: + count and
-    the page's ids (+ session/user when signed in)."""
+    """3 queries when cached: pillar, register stamp, the page's partnerships; cold: + count, the
+    page's ids, pillars and memberships (+ session/user when signed in)."""
     pillar = get_object_or_404(Pillar, code=code)
     visible = Partnership.objects.visible_to(request.user)
-    partnerships = (
-        visible.filter(pk__in=Partnership.pillars.through.objects.filter(pillar=pillar).values("partnership_id"))
-        .order_by(F("first_date").asc(nulls_last=True), "name", "pk")
-        .for_list()
-    )
+    partnerships = visible.filter(
+        pk__in=Partnership.pillars.through.objects.filter(pillar=pillar).values("partnership_id")
+    ).order_by(F("first_date").asc(nulls_last=True), "name", "pk")
     page = fragments.RegisterPaginator(
         partnerships, PAGE_SIZE, fetch=lambda ids: visible.filter(pk__in=ids).for_list()
     ).get_page(request.GET.get("page"))

@@ -75,12 +75,16 @@ PAGES = [
 ]
 
 
-def test_every_page_costs_the_same_queries_on_small_and_larger_data(client):
-    cache.clear()  # cold pages: nothing rendered yet
-    small = {url: count_queries(client, url) for url in PAGES}
-    grow_register(30)
+def cold_queries(client, url) -> int:
+    """Queries of a page with nothing cached: no page has rendered anything it could reuse."""
     cache.clear()
-    large = {url: count_queries(client, url) for url in PAGES}
+    return count_queries(client, url)
+
+
+def test_every_page_costs_the_same_queries_on_small_and_larger_data(client):
+    small = {url: cold_queries(client, url) for url in PAGES}
+    grow_register(30)
+    large = {url: cold_queries(client, url) for url in PAGES}
     assert large == small
     assert max(small.values()) <= 8
 
@@ -90,13 +94,14 @@ def test_every_page_costs_the_same_queries_on_small_and_larger_data(client):
     [
         # register stamp, active count, member count, latest events, their municipalities
         ("/", 5, 1),
-        # stamp, municipality choices, count, the page's ids, the page, pillars, memberships
-        ("/partnerships/", 7, 4),
-        ("/partnerships/?q=Schiedam&province=Zuid-Holland&sort=-first_date", 7, 4),
+        # stamp, municipality choices, count, the page's ids, the page, pillars, memberships;
+        # warm: stamp and the page (its entries are cached)
+        ("/partnerships/", 7, 2),
+        ("/partnerships/?q=Schiedam&province=Zuid-Holland&sort=-first_date", 7, 2),
         # municipality, predecessors, stamp, count and page of memberships, latest events
         ("/municipalities/GM0606/", 6, 3),
         # pillar, stamp, count, the page's ids, the page, pillars, memberships
-        ("/pillars/joint_procurement/", 7, 5),
+        ("/pillars/joint_procurement/", 7, 3),
     ],
 )
 def test_register_pages_query_counts_are_pinned_cold_and_warm(client, url, cold, warm):
