@@ -38,7 +38,7 @@ from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import exception_handler
 
 from . import fragments, timeline
-from .models import Event, Membership, Municipality, Partnership, Pillar, Province, Source
+from .models import Event, Municipality, Partnership, Pillar, Province, Source
 from .permissions import can_view_internal
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -425,15 +425,6 @@ def _changed_since_field():
     )
 
 
-def _members_where(**lookups):
-    """The partnerships with a member matching `lookups`: a semi-join, so no DISTINCT is needed."""
-    return Membership.objects.filter(**lookups).values("partnership_id")
-
-
-def _with_pillar(code: str):
-    return Partnership.pillars.through.objects.filter(pillar__code=code).values("partnership_id")
-
-
 class PartnershipFilter(django_filters.FilterSet):
     """Every filter is a condition on the partnership row or a semi-join: each partnership once,
     without a DISTINCT over the whole result."""
@@ -457,13 +448,13 @@ class PartnershipFilter(django_filters.FilterSet):
         return queryset.search(value)
 
     def filter_municipality(self, queryset, name, value):
-        return queryset.filter(pk__in=_members_where(municipality__cbs_code=value))
+        return queryset.with_member(municipality__cbs_code=value)
 
     def filter_province(self, queryset, name, value):
-        return queryset.filter(pk__in=_members_where(municipality__province=value))
+        return queryset.with_member(municipality__province=value)
 
     def filter_pillar(self, queryset, name, value):
-        return queryset.filter(pk__in=_with_pillar(value))
+        return queryset.on_pillar(value)
 
     def filter_year(self, queryset, name, value):
         return queryset.active_in(int(value))
@@ -515,7 +506,7 @@ class EventFilter(django_filters.FilterSet):
         return self._concerning(queryset, municipality__province=value)
 
     def filter_pillar(self, queryset, name, value):
-        return queryset.filter(Q(pillar__code=value) | Q(partnership_id__in=_with_pillar(value)))
+        return queryset.filter(Q(pillar__code=value) | Q(partnership__in=Partnership.objects.on_pillar(value)))
 
     def filter_year(self, queryset, name, value):
         year = int(value)

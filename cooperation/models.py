@@ -244,6 +244,16 @@ class PartnershipQuerySet(models.QuerySet):
             condition &= Q(search_text__icontains=word)
         return self.filter(condition)
 
+    def with_member(self, **lookups):
+        """Partnerships with a member matching `lookups`, e.g. `municipality__province="Zeeland"`:
+        a semi-join (`pk IN (...)`), so each partnership once without DISTINCT."""
+        return self.filter(pk__in=Membership.objects.filter(**lookups).values("partnership_id"))
+
+    def on_pillar(self, code: str):
+        """Partnerships on the pillar with this code (a semi-join, as `with_member`)."""
+        links = self.model.pillars.through.objects.filter(pillar__code=code)
+        return self.filter(pk__in=links.values("partnership_id"))
+
     def active_in(self, year: int):
         """Partnerships with a membership that overlaps the given year (a semi-join: no DISTINCT needed)."""
         overlapping = Membership.objects.filter(

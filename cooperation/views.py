@@ -107,14 +107,11 @@ def partnership_list(request):
     # Filters on related rows are semi-joins (`pk IN (...)`), so the list needs no DISTINCT and
     # the paginator's count stays a plain count.
     if "municipality" in filters:
-        members = Membership.objects.filter(municipality__cbs_code=filters["municipality"])
-        partnerships = partnerships.filter(pk__in=members.values("partnership_id"))
+        partnerships = partnerships.with_member(municipality__cbs_code=filters["municipality"])
     if "province" in filters:
-        members = Membership.objects.filter(municipality__province=filters["province"])
-        partnerships = partnerships.filter(pk__in=members.values("partnership_id"))
+        partnerships = partnerships.with_member(municipality__province=filters["province"])
     if "pillar" in filters:
-        links = Partnership.pillars.through.objects.filter(pillar__code=filters["pillar"])
-        partnerships = partnerships.filter(pk__in=links.values("partnership_id"))
+        partnerships = partnerships.on_pillar(filters["pillar"])
     if "legal_form" in filters:
         partnerships = partnerships.filter(legal_form=filters["legal_form"])
     if "status" in filters:
@@ -233,9 +230,7 @@ def pillar_detail(request, code: str):
     page's ids, pillars and memberships (+ session/user when signed in)."""
     pillar = get_object_or_404(Pillar, code=code)
     visible = Partnership.objects.visible_to(request.user)
-    partnerships = visible.filter(
-        pk__in=Partnership.pillars.through.objects.filter(pillar=pillar).values("partnership_id")
-    ).order_by(F("first_date").asc(nulls_last=True), "name", "pk")
+    partnerships = visible.on_pillar(pillar.code).order_by(F("first_date").asc(nulls_last=True), "name", "pk")
     page = fragments.RegisterPaginator(
         partnerships, PAGE_SIZE, fetch=lambda ids: visible.filter(pk__in=ids).for_list()
     ).get_page(request.GET.get("page"))
