@@ -80,6 +80,18 @@ def home(request):
     return render(request, "cooperation/home.html", {**figures, "filter_form": PartnershipFilterForm()})
 
 
+def _page_of_cards(request, partnerships, *, stamp: str | None = None) -> tuple:
+    """The requested page of `partnerships` (`RegisterPaginator`: count and ids cached) and the
+    list entries of its partnerships, read by id without the filters. Warm: the page's
+    partnerships only (+ the stamp when not given); cold: + count, ids, pillars, memberships."""
+    visible = Partnership.objects.visible_to(request.user)
+    page = fragments.RegisterPaginator(
+        partnerships, PAGE_SIZE, stamp=stamp, fetch=lambda ids: visible.filter(pk__in=ids).for_list()
+    ).get_page(request.GET.get("page"))
+    internal = permissions.can_view_internal(request.user)
+    return page, fragments.partnership_cards(page.object_list, internal=internal, today=_today())
+
+
 def partnership_list(request):
     """2 queries when cached: register stamp, the page's partnerships; cold: + municipality choices,
     count, the page's ids, pillars and memberships (+ session/user when signed in)."""
@@ -88,9 +100,7 @@ def partnership_list(request):
     stamp = fragments.register_stamp()
     # A semi-join (EXISTS) per municipality: no DISTINCT over every membership of the register.
     municipality_choices = fragments.cached(
-        fragments.register_key(
-            "municipality-choices", stamp=stamp, internal=permissions.can_view_internal(request.user)
-        ),
+        fragments.register_key("municipality-choices", stamp=stamp, internal=internal),
         lambda: list(
             Municipality.objects.filter(
                 Exists(Membership.objects.filter(municipality=OuterRef("pk"), partnership__in=visible))
@@ -132,14 +142,12 @@ def partnership_list(request):
         ordering = ["name"]
     partnerships = partnerships.order_by(*ordering, "pk")
 
-    page = fragments.RegisterPaginator(
-        partnerships, PAGE_SIZE, stamp=stamp, fetch=lambda ids: visible.filter(pk__in=ids).for_list()
-    ).get_page(request.GET.get("page"))
+    page, cards = _page_of_cards(request, partnerships, stamp=stamp)
     kept = {key: value for key, value in request.GET.items() if key != "page" and value}
     context = {
         "form": form,
         "page": page,
-        "cards": fragments.partnership_cards(page.object_list, internal=internal, today=_today()),
+        "cards": cards,
         "filters": filters,
         "filtered": bool(filters.keys() - {"sort"}),
         "query_string": urlencode(kept),
@@ -229,17 +237,13 @@ def pillar_detail(request, code: str):
     """3 queries when cached: pillar, register stamp, the page's partnerships; cold: + count, the
     page's ids, pillars and memberships (+ session/user when signed in)."""
     pillar = get_object_or_404(Pillar, code=code)
-    visible = Partnership.objects.visible_to(request.user)
-    partnerships = visible.on_pillar(pillar.code).order_by(F("first_date").asc(nulls_last=True), "name", "pk")
-    page = fragments.RegisterPaginator(
-        partnerships, PAGE_SIZE, fetch=lambda ids: visible.filter(pk__in=ids).for_list()
-    ).get_page(request.GET.get("page"))
-    internal = permissions.can_view_internal(request.user)
-    context = {
-        "pillar": pillar,
-        "page": page,
-        "cards": fragments.partnership_cards(page.object_list, internal=internal, today=_today()),
-    }
+    partnerships = (
+        Partnership.objects.visible_to(request.user)
+        .on_pillar(pillar.code)
+        .order_by(F("first_date").asc(nulls_last=True), "name", "pk")
+    )
+    page, cards = _page_of_cards(request, partnerships)
+    context = {"pillar": pillar, "page": page, "cards": cards}
     return render(request, "cooperation/pillar_detail.html", context)
 
 
