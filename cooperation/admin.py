@@ -11,7 +11,7 @@ from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from . import notifications, permissions, timeline
+from . import derived, notifications, permissions, timeline
 from .admin_import import PartnershipForm, RegisterAdminMixin, VersionLockFormMixin
 from .models import (
     Agreement,
@@ -271,7 +271,7 @@ class PartnershipAdmin(RegisterAdminMixin, PartnershipScopeMixin, SimpleHistoryA
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
-        timeline.rebuild_derived(form.instance)
+        derived.rebuild_derived(form.instance)
         # Events saved through the inline: new ones, and those changed to public, are published.
         for formset in formsets:
             if formset.model is not Event:
@@ -354,7 +354,7 @@ class EventAdmin(RegisterAdminMixin, PartnershipScopeMixin, SimpleHistoryAdmin):
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
-        timeline.rebuild_derived(form.instance.partnership)
+        derived.rebuild_derived(form.instance.partnership)
         notifications.event_notify_followers(
             event=form.instance, created=not change, previous_visibility=form.initial.get("visibility")
         )
@@ -362,7 +362,7 @@ class EventAdmin(RegisterAdminMixin, PartnershipScopeMixin, SimpleHistoryAdmin):
     def delete_model(self, request, obj):
         partnership = obj.partnership
         super().delete_model(request, obj)
-        timeline.rebuild_derived(partnership)
+        derived.rebuild_derived(partnership)
 
 
 @admin.register(Agreement)

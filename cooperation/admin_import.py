@@ -35,7 +35,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from simple_history.models import to_historic
 
-from . import history, imports, jobs, permissions, services, timeline
+from . import derived, history, imports, jobs, permissions, services
 from .models import Event, ImportBatch, Partnership
 from .resources import COLUMNS
 
@@ -332,7 +332,7 @@ class RegisterAdminMixin:
             response = super().history_form_view(request, object_id, version_id, extra_context)
             if response.status_code == 302:
                 for partnership in Partnership.objects.filter(pk__in=before | _partnership_ids(self.model, object_id)):
-                    timeline.rebuild_derived(partnership)
+                    derived.rebuild_derived(partnership)
             return response
 
 

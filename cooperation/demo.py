@@ -14,7 +14,7 @@ import uuid
 
 from django.db import transaction
 
-from . import services, timeline
+from . import derived, services
 from .models import Agreement, Event, Municipality, Partnership, Person, Pillar, Source
 
 MAASTRICHT, SITTARD_GELEEN = "GM0935", "GM1883"
@@ -321,5 +321,5 @@ def load_demo() -> dict[str, int]:
                 participants=participants,
             )
             created["events"] += 1
-        timeline.rebuild_derived(partnership)
+        derived.rebuild_derived(partnership)
     return created

@@ -6,7 +6,7 @@ default, Redis in production). The key holds what the fragment depends on:
 
 - `Partnership.updated_at`, which moves on every change of the partnership, its events,
   their municipalities, sources, participants and people, and its agreements
-  (`timeline.rebuild_derived()` and the signal receivers below);
+  (`derived.rebuild_derived()` and the signal receivers below);
 - whether the reader may see internal events, the language and today's date (the chart
   draws "today");
 - a digest of the code and templates that render it, so a deploy never serves old markup.

@@ -19,7 +19,7 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import timeline
+from . import derived, timeline
 from .models import Agreement, Event, Municipality, Participant, Partnership, Source
 
 # How long before a partnership's deletion the deletions of its agreements and events
@@ -308,9 +308,9 @@ def restore_deleted(*, record, user) -> object:
         problems = timeline.check_rules([timeline.facts_from_event(event) for event in events], restored.name)
         if problems:
             raise ValidationError([problem.message for problem in problems], code="domain_rule")
-        timeline.rebuild_derived(restored)
+        derived.rebuild_derived(restored)
     elif model is Event:
-        timeline.rebuild_derived(restored.partnership)
+        derived.rebuild_derived(restored.partnership)
     elif model in (Source, Municipality):
         _relink_events(record.id, "sources" if model is Source else "municipalities")
     return restored
@@ -382,4 +382,4 @@ def _relink_events(target_id: int, field_name: str) -> None:
     for event_id, partnership_id in Event.objects.filter(pk__in=linked).values_list("pk", "partnership_id"):
         touched[partnership_id].add(event_id)
     for partnership in Partnership.objects.filter(pk__in=touched):
-        timeline.rebuild_derived(partnership)
+        derived.rebuild_derived(partnership)

@@ -31,10 +31,11 @@ from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import permissions, timeline
+from . import derived, permissions
+from .derived import chunks, m2m_ids
 from .history import m2m_field_names, m2m_history_model, m2m_names, record_bulk
 from .models import Event, ImportBatch, Municipality, Partnership, Source
-from .resources import COLUMNS, FORMAT_VERSION, RESOURCES, _chunks, _m2m_ids, replace_m2m
+from .resources import COLUMNS, FORMAT_VERSION, RESOURCES, replace_m2m
 
 logger = logging.getLogger(__name__)
 
@@ -494,7 +495,7 @@ _NOT_RESTORED = {"id", "version", "created_at", "updated_at"}
 
 def _latest_history_ids(history_model, ids) -> dict[int, int]:
     latest = {}
-    for chunk in _chunks(sorted(set(ids)), 10000):
+    for chunk in chunks(sorted(set(ids)), 10000):
         latest.update(
             history_model.objects.filter(id__in=chunk)
             .values("id")
@@ -626,12 +627,12 @@ def import_undo(*, batch: ImportBatch, user) -> dict[str, int]:
             wanted = _m2m_of_records(model, name, {record.id: previous[record.history_id] for record in changed})
             own, other = m2m_names(model, name)
             through = model._meta.get_field(name).remote_field.through
-            stored = _m2m_ids(through, f"{own}_id", f"{other}_id", list(wanted))
+            stored = m2m_ids(through, f"{own}_id", f"{other}_id", list(wanted))
             replace_m2m(model, name, wanted, stored=stored, new=set())
         record_bulk(
             model, [obj.pk for obj in restored], history_type="~", reason=undo_reason, user=history_user, date=now
         )
-        for chunk in _chunks(created_ids, 2000):
+        for chunk in chunks(created_ids, 2000):
             model.objects.filter(pk__in=chunk).delete()
         history_model.objects.filter(id__in=created_ids, history_type="-", history_date__gte=now).update(
             history_change_reason=undo_reason
@@ -641,7 +642,7 @@ def import_undo(*, batch: ImportBatch, user) -> dict[str, int]:
         if model is Partnership:
             touched_partnerships |= {obj.pk for obj in restored}
     for partnership in Partnership.objects.filter(pk__in=touched_partnerships):
-        timeline.rebuild_derived(partnership)
+        derived.rebuild_derived(partnership)
     batch.undone_at, batch.undone_by = now, history_user
     batch.save(update_fields=["undone_at", "undone_by"])
     return counts
@@ -653,7 +654,7 @@ def _previous_records(history_model, records) -> dict[int, object]:
     by_object = defaultdict(list)
     for record in records:
         by_object[record.id].append(record.history_id)
-    for chunk in _chunks(sorted(by_object), 5000):
+    for chunk in chunks(sorted(by_object), 5000):
         older = (
             history_model.objects.filter(id__in=chunk, history_id__lt=max(max(by_object[pk]) for pk in chunk))
             .order_by("id", "history_id")
@@ -675,7 +676,7 @@ def _m2m_of_records(model, field_name: str, records_by_pk: dict[int, object]) ->
     _own, other = m2m_names(model, field_name)
     by_history = defaultdict(list)
     history_ids = [record.history_id for record in records_by_pk.values()]
-    for chunk in _chunks(history_ids, 10000):
+    for chunk in chunks(history_ids, 10000):
         for history_id, target in history_model.objects.filter(history_id__in=chunk).values_list(
             "history_id", f"{other}_id"
         ):

@@ -2,7 +2,7 @@
 
 Events are the single source of truth. Memberships and a partnership's status
 are derived from them by `cooperation.timeline`; the `Membership` rows and
-`Partnership.status` are a cache that only `timeline.rebuild_derived()` writes.
+`Partnership.status` are a cache that only `derived.rebuild_derived()` writes.
 """
 
 from __future__ import annotations
@@ -295,7 +295,7 @@ class Partnership(models.Model):
     )
     # Optimistic locking: incremented on every save; a save based on an older version is refused.
     version = models.PositiveIntegerField(_("version"), default=1, editable=False)
-    # Derived from the events by timeline.rebuild_derived(); never edited by hand.
+    # Derived from the events by derived.rebuild_derived(); never edited by hand.
     status = models.CharField(
         _("status"), max_length=10, choices=Status, default=Status.PLANNED, editable=False, db_index=True
     )
@@ -605,7 +605,7 @@ class Participant(models.Model):
 
 
 class Membership(models.Model):
-    """A derived membership period; written only by timeline.rebuild_derived()."""
+    """A derived membership period; written only by derived.rebuild_derived()."""
 
     class State(models.TextChoices):
         PLANNED = "planned", _("planned")

@@ -26,13 +26,12 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator, ProhibitNullCharactersValidator
-from django.db import connection, models, reset_queries, transaction
+from django.db import connection, models, reset_queries
 from django.db.models.base import ModelState
 from django.utils import timezone
 from django.utils.text import slugify
@@ -42,6 +41,7 @@ from import_export.instance_loaders import BaseInstanceLoader
 from import_export.results import Result, RowResult
 
 from . import dates, notifications, permissions, timeline
+from .derived import chunks, m2m_ids, rebuild_derived_many
 from .history import create_with_history, ensure_baseline, insert_links, m2m_names, record_bulk
 from .models import (
     CBS_CODE_PATTERN,
@@ -1054,24 +1054,24 @@ class EventResource(RegisterResource):
             except (ValueError, AttributeError):
                 continue
         self.existing = {}
-        for chunk in _chunks(sorted(uids, key=str), 10000):
+        for chunk in chunks(sorted(uids, key=str), 10000):
             for event in Event.objects.filter(uid__in=chunk).select_related("partnership"):
                 self.existing[event.uid] = event
         ids = [event.pk for event in self.existing.values()]
-        self.municipality_ids = _m2m_ids(Event.municipalities.through, "event_id", "municipality_id", ids)
-        self.source_ids = _m2m_ids(Event.sources.through, "event_id", "source_id", ids)
+        self.municipality_ids = m2m_ids(Event.municipalities.through, "event_id", "municipality_id", ids)
+        self.source_ids = m2m_ids(Event.sources.through, "event_id", "source_id", ids)
         urls = set()
         for value in dataset["source_url"]:
             urls.update(line.strip() for line in (value or "").splitlines() if line.strip())
         self.sources_by_key: dict[tuple, Source] = {}
-        for chunk in _chunks(sorted(urls), 10000):
+        for chunk in chunks(sorted(urls), 10000):
             for source in Source.objects.filter(url__in=chunk):
                 self.sources_by_key[_source_spec(source).key] = source
         for source in Source.objects.filter(url=""):
             self.sources_by_key.setdefault(_source_spec(source).key, source)
         linked = set().union(*self.source_ids.values()) if self.source_ids else set()
         missing = linked - {s.pk for s in self.sources_by_key.values()}
-        for chunk in _chunks(sorted(missing), 10000):
+        for chunk in chunks(sorted(missing), 10000):
             for source in Source.objects.filter(pk__in=chunk):
                 self.sources_by_key.setdefault(_source_spec(source).key, source)
         self.source_by_pk = {s.pk: s for s in self.sources_by_key.values()}
@@ -1257,7 +1257,7 @@ class EventResource(RegisterResource):
                 "created_at",
             )
         )
-        links = _m2m_ids(Event.municipalities.through, "event_id", "municipality_id", [values[0] for values in stored])
+        links = m2m_ids(Event.municipalities.through, "event_id", "municipality_id", [values[0] for values in stored])
         for pk, partnership_id, kind, status, text, lower, upper, precision, role, created in stored:
             self.before_facts[partnership_id].append(
                 timeline.EventFacts(
@@ -1420,93 +1420,6 @@ RESOURCES = {
 }
 
 
-class _EventValues(NamedTuple):
-    """What timeline.derived_cache() reads of an event besides its facts."""
-
-    visibility: str
-    title: str
-    description: str
-    reason: str
-    date_lower: datetime.date | None
-    date_upper: datetime.date | None
-
-
-def rebuild_derived_many(partnership_ids, lookups: Lookups | None = None) -> None:
-    """timeline.rebuild_derived() for many partnerships at once: 3 reads and 2 writes per 500, plus one UPDATE each.
-
-    The same derivation (`timeline.derived_cache`), but the events are read as
-    plain values for many partnerships together (500 at a time, to bound the
-    memory): per partnership, the ORM way costs tens of milliseconds, which
-    thousands of partnerships cannot afford.
-    """
-    all_ids = sorted(set(partnership_ids))
-    if not all_ids:
-        return
-    lookups = lookups or Lookups()
-    for ids in _chunks(all_ids, 500):
-        _rebuild_derived_chunk(ids, lookups)
-
-
-def _rebuild_derived_chunk(ids: list[int], lookups: Lookups) -> None:
-    partnerships = list(Partnership.objects.filter(pk__in=ids).only("pk", "name", "summary"))
-    if not partnerships:
-        return
-    links = _m2m_ids(
-        Event.municipalities.through,
-        "event_id",
-        "municipality_id",
-        list(Event.objects.filter(partnership_id__in=ids).values_list("pk", flat=True)),
-    )
-    events, facts = defaultdict(list), defaultdict(list)
-    fields = ("pk", "partnership_id", "kind", "status", "date_text", "role", "created_at", "visibility", "title")
-    fields += ("description", "reason", "date_lower", "date_upper")
-    for (
-        pk,
-        partnership_id,
-        kind,
-        status,
-        text,
-        role,
-        created,
-        visibility,
-        title,
-        description,
-        reason,
-        lower,
-        upper,
-    ) in Event.objects.filter(partnership_id__in=ids).values_list(*fields):
-        refs = sorted(
-            (lookups.municipality_ref(municipality_id) for municipality_id in links.get(pk, [])),
-            key=lambda ref: (ref.name, lookups.codes[ref.pk]),
-        )
-        events[partnership_id].append(_EventValues(visibility, title, description, reason, lower, upper))
-        facts[partnership_id].append(
-            timeline.EventFacts(
-                key=pk,
-                kind=kind,
-                status=status,
-                date=dates.parse_date(text),
-                municipalities=tuple(refs),
-                role=role,
-                created=created,
-            )
-        )
-    rows = []
-    for partnership in partnerships:
-        partnership_rows, derived = timeline.derived_cache(partnership, events[partnership.pk], facts[partnership.pk])
-        rows.extend(partnership_rows)
-        for name, value in derived.items():
-            setattr(partnership, name, value)
-    with transaction.atomic():
-        Membership.objects.filter(partnership_id__in=ids).delete()
-        Membership.objects.bulk_create(rows, batch_size=WRITE_BATCH)
-        # One UPDATE each: bulk_update()'s CASE expressions cost more to build than the round trips.
-        for partnership in partnerships:
-            Partnership.objects.filter(pk=partnership.pk).update(
-                **{name: getattr(partnership, name) for name in derived}
-            )
-
-
 def replace_m2m(model, field_name: str, wanted: dict, *, stored: dict, new: set) -> None:
     """Set a many-to-many field of many objects at once, rewriting only the links that changed.
 
@@ -1515,21 +1428,7 @@ def replace_m2m(model, field_name: str, wanted: dict, *, stored: dict, new: set)
     through = model._meta.get_field(field_name).remote_field.through
     own, other = (through._meta.get_field(name).column for name in m2m_names(model, field_name))
     changed = [pk for pk, ids in wanted.items() if pk not in new and sorted(ids) != sorted(stored.get(pk, []))]
-    for chunk in _chunks(changed, 10000):
+    for chunk in chunks(changed, 10000):
         through.objects.filter(**{f"{own}__in": chunk}).delete()
     rewritten = sorted(set(changed) | set(new))
     insert_links(through, own, other, ((pk, target) for pk in rewritten for target in wanted.get(pk, [])))
-
-
-def _chunks(items, size: int):
-    items = list(items)
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-def _m2m_ids(through, own: str, other: str, ids) -> dict[int, list[int]]:
-    result: dict[int, list[int]] = defaultdict(list)
-    for chunk in _chunks(ids, 10000):
-        for key, value in through.objects.filter(**{f"{own}__in": chunk}).values_list(own, other):
-            result[key].append(value)
-    return result

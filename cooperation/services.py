@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from . import notifications, timeline
+from . import derived, notifications
 from .models import Agreement, Event, Municipality, Participant, Partnership, Person, Pillar, Source
 
 
@@ -122,7 +122,7 @@ def event_record(
         participant = Participant(event=event, person=person, role=person_role, municipality=municipality, note=note)
         participant.full_clean()
         participant.save()
-    timeline.rebuild_derived(partnership)
+    derived.rebuild_derived(partnership)
     notifications.event_notify_followers(event=event, created=created, previous_visibility=previous_visibility)
     return event
 

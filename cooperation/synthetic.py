@@ -24,7 +24,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models import Q
 
-from . import timeline
+from . import derived, timeline
 from .models import Agreement, Event, Membership, Municipality, Participant, Partnership, Person, Pillar, Source
 
 PREFIX = "[synthetisch]"
@@ -391,17 +391,17 @@ def _write_chunk(seed, numbers, municipalities, pillars, people, created) -> Non
         ],
         batch_size=5000,
     )
-    # What timeline.rebuild_derived() would write, computed from the events in memory (tested equal);
+    # What derived.rebuild_derived() would write, computed from the events in memory (tested equal);
     # after the insert, because the order of events on the same day follows their creation and pk.
-    derived = [
-        (plan.partnership, timeline.derived_cache(plan.partnership, built, _facts(plan, built)))
+    computed = [
+        (plan.partnership, derived.derived_cache(plan.partnership, built, _facts(plan, built)))
         for plan, built in per_plan
     ]
-    Membership.objects.bulk_create([row for _p, (rows, _d) in derived for row in rows], batch_size=5000)
-    for partnership, (_rows, values) in derived:
+    Membership.objects.bulk_create([row for _p, (rows, _d) in computed for row in rows], batch_size=5000)
+    for partnership, (_rows, values) in computed:
         for name, value in values.items():
             setattr(partnership, name, value)
-    Partnership.objects.bulk_update([p for p, _ in derived], fields=list(derived[0][1][1]), batch_size=500)
+    Partnership.objects.bulk_update([p for p, _ in computed], fields=list(computed[0][1][1]), batch_size=500)
     created["partnerships"] += len(plans)
     created["events"] += len(all_events)
     created["sources"] += len(sources)

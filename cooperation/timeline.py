@@ -16,7 +16,6 @@ import datetime
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from django.db import transaction
 from django.utils.functional import lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -315,7 +314,7 @@ def check_rules(events: Sequence[EventFacts], partnership_name: str) -> list[Rul
                             "%(municipality)s is not a member of %(partnership)s on %(date)s, so it cannot "
                             "have “%(kind)s” there. Record its signing or joining first."
                         )
-                        % {**params, "kind": _kind_label(facts.kind)},
+                        % {**params, "kind": kind_label(facts.kind)},
                     )
                 )
                 continue
@@ -346,76 +345,10 @@ def check_rules(events: Sequence[EventFacts], partnership_name: str) -> list[Rul
 _render_lazily = lazy(dates.render_date, str)
 
 
-def _kind_label(kind: str) -> str:
+def kind_label(kind: str) -> str:
     from .models import Event
 
     return str(Event.Kind(kind).label)
-
-
-def search_text(partnership, events: Sequence, municipality_names: Iterable[str]) -> str:
-    """The public text a partnership is found by: its own, its members' names, its public events'."""
-    parts = [partnership.name, partnership.summary, *municipality_names]
-    for event in events:
-        if event.visibility == "public":
-            parts.extend([event.title, event.description, event.reason])
-    return "\n".join(part for part in parts if part)
-
-
-def derived_cache(partnership, events: Sequence, facts: Sequence[EventFacts]) -> tuple[list, dict]:
-    """The cached copy of one partnership, computed from its events: Membership rows (unsaved)
-    and the values of its derived fields. No queries; `rebuild_derived()` and bulk loaders write it.
-    """
-    from django.utils import timezone
-
-    from .models import Membership as MembershipRow
-
-    memberships = derive_memberships(facts)
-    rows = [
-        MembershipRow(
-            partnership=partnership,
-            municipality_id=m.municipality.pk,
-            role=m.role,
-            state=m.state,
-            start_text=m.start.text,
-            start_lower=m.start.lower,
-            end_text=m.end.text if m.end else "",
-            end_upper=m.end.upper if m.end else None,
-            ended_by=m.ended_by,
-            position=position,
-        )
-        for position, m in enumerate(memberships)
-    ]
-    public = [event for event in events if event.visibility == "public"]
-    lowers = [event.date_lower for event in public if event.date_lower]
-    uppers = [event.date_upper or event.date_lower for event in public if event.date_upper or event.date_lower]
-    derived = {
-        "status": derive_status(facts, memberships),
-        "first_date": min(lowers, default=None),
-        "last_date": max(uppers, default=None),
-        "search_text": search_text(partnership, events, (m.municipality.name for m in memberships)),
-        # Marks the change for everything derived from the events (e.g. the cached page fragments).
-        "updated_at": timezone.now(),
-    }
-    return rows, derived
-
-
-def rebuild_derived(partnership) -> None:
-    """Rebuild the cached memberships, status, date range and search text of one partnership.
-
-    Costs 2 reads and 3 writes; call it after any change to the partnership or its events.
-    Also moves `updated_at`, which keys the cached fragments of the partnership page.
-    """
-    from .models import Membership as MembershipRow
-
-    events = list(partnership.events.prefetch_related("municipalities"))
-    facts = [facts_from_event(event) for event in events]
-    rows, derived = derived_cache(partnership, events, facts)
-    with transaction.atomic():
-        MembershipRow.objects.filter(partnership=partnership).delete()
-        MembershipRow.objects.bulk_create(rows)
-        type(partnership).objects.filter(pk=partnership.pk).update(**derived)
-    for name, value in derived.items():
-        setattr(partnership, name, value)
 
 
 # --- Reading aids: the status sentence and the membership chart -------------
@@ -492,139 +425,3 @@ def status_sentence(events: Sequence[EventFacts], memberships: Sequence[Membersh
             clauses.append(template % {"when": _when(facts.date)})
     sentence = "; ".join(clause.replace("  ", " ").strip() for clause in clauses)
     return sentence[0].upper() + sentence[1:] + "."
-
-
-@dataclass
-class ChartMarker:
-    x: float
-    width: float
-    status: str
-    label: str
-    title: str
-
-
-@dataclass
-class ChartLane:
-    name: str
-    url: str
-    y: float
-    state: str
-    # Segments are (x, width).
-    solid: tuple[float, float] | None
-    vague: list[tuple[float, float]]
-    open_end: tuple[float, float] | None
-    planned: tuple[float, float] | None
-    markers: list[ChartMarker]
-
-
-@dataclass
-class Chart:
-    width: int
-    height: int
-    label_width: int
-    plot_top: int
-    years: list[tuple[float, str]]
-    lanes: list[ChartLane]
-    today_x: float | None
-
-
-def _segment(span: tuple[float, float] | None) -> tuple[float, float] | None:
-    """(start, end) -> (x, width) for an SVG rect."""
-    if span is None:
-        return None
-    return (span[0], round(max(span[1] - span[0], 0), 1))
-
-
-CHART_WIDTH, LABEL_WIDTH, LANE_HEIGHT, AXIS_HEIGHT = 960, 170, 44, 34
-
-
-def chart(
-    events: Sequence[EventFacts],
-    memberships: Sequence[Membership],
-    today: datetime.date,
-    urls: dict[int, str] | None = None,
-) -> Chart | None:
-    """Geometry of the membership chart: one lane per membership, a year axis, event markers.
-
-    Vague dates become ranges, not points. Returns None when nothing is dated.
-    """
-    urls = urls or {}
-    known = [d for f in events for d in (f.date.lower, f.date.upper) if d]
-    known += [d for m in memberships for d in (m.start.lower, m.start.upper) if d]
-    if not known or not memberships:
-        return None
-    first_year = min(known).year
-    last_year = max(max(known).year, today.year if any(m.state != "ended" for m in memberships) else 0)
-    axis_start, axis_end = datetime.date(first_year, 1, 1), datetime.date(last_year + 1, 1, 1)
-    plot_width = CHART_WIDTH - LABEL_WIDTH - 16
-    span_days = (axis_end - axis_start).days
-
-    def x(day: datetime.date | None, default: datetime.date) -> float:
-        day = day or default
-        day = min(max(day, axis_start), axis_end)
-        return round(LABEL_WIDTH + (day - axis_start).days / span_days * plot_width, 1)
-
-    step = 1 if last_year - first_year < 16 else 5
-    years = [(x(datetime.date(year, 1, 1), axis_start), str(year)) for year in range(first_year, last_year + 1, step)]
-    lanes = []
-    for index, membership in enumerate(memberships):
-        y = AXIS_HEIGHT + index * LANE_HEIGHT
-        start_lower = x(membership.start.lower, axis_start)
-        start_upper = x(membership.start.upper, axis_start)
-        vague = [(start_lower, start_upper)] if start_upper - start_lower > 2 else []
-        solid = planned = open_end = None
-        if membership.state == "planned":
-            planned = (start_lower, x(membership.end.upper if membership.end else None, axis_end))
-        elif membership.end is not None:
-            end_lower = x(membership.end.lower, axis_end)
-            end_upper = x(membership.end.upper, axis_end)
-            if membership.end.upper is None:
-                open_end = (end_lower, x(axis_end, axis_end))
-            elif end_upper - end_lower > 2:
-                vague.append((end_lower, end_upper))
-            solid = (start_upper, end_lower)
-        elif membership.state == "leaving":
-            leaving_from = membership.decision or membership.termination
-            certain_until = x(leaving_from.date.lower if leaving_from else today, today)
-            solid = (start_upper, certain_until)
-            open_end = (certain_until, x(axis_end, axis_end))
-        else:
-            solid = (start_upper, x(today, today))
-        markers = []
-        for facts in events:
-            if not facts.date.text or not any(ref.pk == membership.municipality.pk for ref in facts.municipalities):
-                continue
-            lower, upper = x(facts.date.lower, axis_start), x(facts.date.upper, axis_end)
-            label = _kind_label(facts.kind)
-            markers.append(
-                ChartMarker(
-                    x=lower,
-                    width=max(upper - lower, 0),
-                    status=facts.status,
-                    label=label,
-                    title=f"{label}: {dates.render_date(facts.date.text)}",
-                )
-            )
-        lanes.append(
-            ChartLane(
-                name=membership.municipality.name,
-                url=urls.get(membership.municipality.pk, ""),
-                y=y,
-                state=membership.state,
-                solid=_segment(solid),
-                vague=[_segment(part) for part in vague],
-                open_end=_segment(open_end),
-                planned=_segment(planned),
-                markers=markers,
-            )
-        )
-    today_x = x(today, today) if axis_start <= today <= axis_end else None
-    return Chart(
-        width=CHART_WIDTH,
-        height=AXIS_HEIGHT + len(lanes) * LANE_HEIGHT + 8,
-        label_width=LABEL_WIDTH,
-        plot_top=AXIS_HEIGHT - 6,
-        years=years,
-        lanes=lanes,
-        today_x=today_x,
-    )

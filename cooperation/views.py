@@ -22,7 +22,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import fragments, permissions, timeline
+from . import chart, fragments, permissions, timeline
 from .forms import PartnershipFilterForm
 from .models import (
     Agreement,
@@ -184,7 +184,7 @@ def partnership_detail(request, slug: str):
             "timeline": [row.event for row in rows],
             "memberships": memberships,
             "municipality_urls": urls,
-            "chart": timeline.chart(facts, memberships, today, urls),
+            "chart": chart.chart(facts, memberships, today, urls),
             "cost_kinds": COST_KINDS,
             "can_view_internal": internal,
         }

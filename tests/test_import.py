@@ -14,7 +14,7 @@ from django.core.management.base import CommandError
 from django.test import override_settings
 from django.urls import reverse
 
-from cooperation import imports, resources, timeline
+from cooperation import derived, imports, resources
 from cooperation.models import (
     EditorProfile,
     Event,
@@ -556,19 +556,19 @@ def test_fast_new_instance_equals_the_models_own(db):
 
 
 def test_rebuild_derived_many_equals_rebuild_derived(svm, msg):
-    def derived(partnership):
+    def state(partnership):
         partnership.refresh_from_db()
         rows = list(partnership.memberships.values_list("municipality_id", "role", "state", "start_text", "end_text"))
         return rows, partnership.status, partnership.first_date, partnership.last_date, partnership.search_text
 
     expected = []
     for partnership in (svm, msg):
-        timeline.rebuild_derived(partnership)
-        expected.append(derived(partnership))
+        derived.rebuild_derived(partnership)
+        expected.append(state(partnership))
     Membership.objects.all().delete()
     Partnership.objects.update(status="planned", search_text="")
-    resources.rebuild_derived_many([svm.pk, msg.pk])
-    assert [derived(svm), derived(msg)] == expected
+    derived.rebuild_derived_many([svm.pk, msg.pk])
+    assert [state(svm), state(msg)] == expected
 
 
 def test_report_is_plain_data_for_background_jobs(importer, example):

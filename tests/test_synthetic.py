@@ -3,7 +3,7 @@
 import pytest
 from django.core.management import call_command
 
-from cooperation import synthetic, timeline
+from cooperation import derived, synthetic, timeline
 from cooperation.models import Event, Membership, Municipality, Partnership, Person, Source, Subscription
 
 pytestmark = pytest.mark.django_db
@@ -56,7 +56,7 @@ def test_derived_data_is_what_rebuild_derived_makes(generated):
             Membership.objects.filter(partnership=partnership).values_list("municipality", "state", "end_text")
         )
         status = partnership.status
-        timeline.rebuild_derived(partnership)
+        derived.rebuild_derived(partnership)
         after = list(
             Membership.objects.filter(partnership=partnership).values_list("municipality", "state", "end_text")
         )

@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
-from cooperation import services, timeline, views
+from cooperation import derived, services, views
 from cooperation.models import Event, Membership, Municipality, Partnership, Pillar, Source
 
 pytestmark = pytest.mark.django_db
@@ -53,7 +53,7 @@ def grow_register(count: int) -> None:
         for event, (*_, concerned) in zip(events, plan, strict=True):
             event.municipalities.set(concerned)
             event.sources.set([source])
-        timeline.rebuild_derived(partnership)
+        derived.rebuild_derived(partnership)
 
 
 def count_queries(client, url) -> int:

@@ -1,0 +1,150 @@
+"""Geometry of the membership chart on the partnership page: pure, no ORM.
+
+Memberships and events in (from `timeline`), SVG coordinates out; the template
+`cooperation/_chart.html` draws them.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from . import dates, timeline
+from .timeline import EventFacts, Membership
+
+
+@dataclass
+class ChartMarker:
+    x: float
+    width: float
+    status: str
+    label: str
+    title: str
+
+
+@dataclass
+class ChartLane:
+    name: str
+    url: str
+    y: float
+    state: str
+    # Segments are (x, width).
+    solid: tuple[float, float] | None
+    vague: list[tuple[float, float]]
+    open_end: tuple[float, float] | None
+    planned: tuple[float, float] | None
+    markers: list[ChartMarker]
+
+
+@dataclass
+class Chart:
+    width: int
+    height: int
+    label_width: int
+    plot_top: int
+    years: list[tuple[float, str]]
+    lanes: list[ChartLane]
+    today_x: float | None
+
+
+def _segment(span: tuple[float, float] | None) -> tuple[float, float] | None:
+    """(start, end) -> (x, width) for an SVG rect."""
+    if span is None:
+        return None
+    return (span[0], round(max(span[1] - span[0], 0), 1))
+
+
+CHART_WIDTH, LABEL_WIDTH, LANE_HEIGHT, AXIS_HEIGHT = 960, 170, 44, 34
+
+
+def chart(
+    events: Sequence[EventFacts],
+    memberships: Sequence[Membership],
+    today: datetime.date,
+    urls: dict[int, str] | None = None,
+) -> Chart | None:
+    """Geometry of the membership chart: one lane per membership, a year axis, event markers.
+
+    Vague dates become ranges, not points. Returns None when nothing is dated.
+    """
+    urls = urls or {}
+    known = [d for f in events for d in (f.date.lower, f.date.upper) if d]
+    known += [d for m in memberships for d in (m.start.lower, m.start.upper) if d]
+    if not known or not memberships:
+        return None
+    first_year = min(known).year
+    last_year = max(max(known).year, today.year if any(m.state != "ended" for m in memberships) else 0)
+    axis_start, axis_end = datetime.date(first_year, 1, 1), datetime.date(last_year + 1, 1, 1)
+    plot_width = CHART_WIDTH - LABEL_WIDTH - 16
+    span_days = (axis_end - axis_start).days
+
+    def x(day: datetime.date | None, default: datetime.date) -> float:
+        day = day or default
+        day = min(max(day, axis_start), axis_end)
+        return round(LABEL_WIDTH + (day - axis_start).days / span_days * plot_width, 1)
+
+    step = 1 if last_year - first_year < 16 else 5
+    years = [(x(datetime.date(year, 1, 1), axis_start), str(year)) for year in range(first_year, last_year + 1, step)]
+    lanes = []
+    for index, membership in enumerate(memberships):
+        y = AXIS_HEIGHT + index * LANE_HEIGHT
+        start_lower = x(membership.start.lower, axis_start)
+        start_upper = x(membership.start.upper, axis_start)
+        vague = [(start_lower, start_upper)] if start_upper - start_lower > 2 else []
+        solid = planned = open_end = None
+        if membership.state == "planned":
+            planned = (start_lower, x(membership.end.upper if membership.end else None, axis_end))
+        elif membership.end is not None:
+            end_lower = x(membership.end.lower, axis_end)
+            end_upper = x(membership.end.upper, axis_end)
+            if membership.end.upper is None:
+                open_end = (end_lower, x(axis_end, axis_end))
+            elif end_upper - end_lower > 2:
+                vague.append((end_lower, end_upper))
+            solid = (start_upper, end_lower)
+        elif membership.state == "leaving":
+            leaving_from = membership.decision or membership.termination
+            certain_until = x(leaving_from.date.lower if leaving_from else today, today)
+            solid = (start_upper, certain_until)
+            open_end = (certain_until, x(axis_end, axis_end))
+        else:
+            solid = (start_upper, x(today, today))
+        markers = []
+        for facts in events:
+            if not facts.date.text or not any(ref.pk == membership.municipality.pk for ref in facts.municipalities):
+                continue
+            lower, upper = x(facts.date.lower, axis_start), x(facts.date.upper, axis_end)
+            label = timeline.kind_label(facts.kind)
+            markers.append(
+                ChartMarker(
+                    x=lower,
+                    width=max(upper - lower, 0),
+                    status=facts.status,
+                    label=label,
+                    title=f"{label}: {dates.render_date(facts.date.text)}",
+                )
+            )
+        lanes.append(
+            ChartLane(
+                name=membership.municipality.name,
+                url=urls.get(membership.municipality.pk, ""),
+                y=y,
+                state=membership.state,
+                solid=_segment(solid),
+                vague=[_segment(part) for part in vague],
+                open_end=_segment(open_end),
+                planned=_segment(planned),
+                markers=markers,
+            )
+        )
+    today_x = x(today, today) if axis_start <= today <= axis_end else None
+    return Chart(
+        width=CHART_WIDTH,
+        height=AXIS_HEIGHT + len(lanes) * LANE_HEIGHT + 8,
+        label_width=LABEL_WIDTH,
+        plot_top=AXIS_HEIGHT - 6,
+        years=years,
+        lanes=lanes,
+        today_x=today_x,
+    )
