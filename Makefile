@@ -8,14 +8,20 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/portal
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: install run test lint format messages services browser bench clean
+.PHONY: install install-dev deploy-check run test lint format messages services browser bench clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
 
+# Development and test tools (pytest, Playwright, ruff, validators) on top of the runtime.
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
 install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
 
 # Local portal: SQLite file, Celery tasks in-process, e-mail to the console.
 run: export DJANGO_DEBUG = 1
@@ -44,31 +50,36 @@ test: export DATABASE_URL = $(TEST_DATABASE_URL)
 test: export CELERY_BROKER_URL = $(TEST_BROKER_URL)
 test: export DJANGO_DEBUG = 1
 test: export DJANGO_SECRET_KEY = test-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz
-test: install services browser
+test: install-dev services browser
 	$(BIN)/ruff check .
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest
 
-lint: install
+# The production deploy of docs/operations.md, performed and smoke-tested against the local
+# PostgreSQL and Redis (fresh database, gunicorn + worker + beat from the Procfile), then stopped.
+deploy-check: install-dev services
+	$(BIN)/python scripts/deploy_check.py
+
+lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/djhtml --check templates
 
-format: install
+format: install-dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 	$(BIN)/djhtml templates
 
 # Regenerate the Dutch catalogue after changing strings, then fill in the new msgstr lines.
 messages: export DJANGO_DEBUG = 1
-messages: install
+messages: install-dev
 	$(BIN)/python manage.py makemessages -l nl --ignore=.venv --ignore=staticfiles --no-obsolete
 	$(BIN)/python manage.py compilemessages --ignore=.venv
 
 # The benchmark suite (bench/run.py): small then large synthetic data on PostgreSQL, gunicorn with
 # 2 workers, the import benchmark; prints the table and writes bench/results.md. About 15 minutes
 # the first time (the large data is kept for later runs); run it on a quiet machine.
-bench: install services
+bench: install-dev services
 	$(BIN)/python bench/run.py
 
 clean:

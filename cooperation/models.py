@@ -740,6 +740,7 @@ class Notification(models.Model):
 
     class Kind(models.TextChoices):
         EVENT = "event", _("new event")
+        BURST = "burst", _("summary of new events")
         DIGEST = "digest", _("reminder digest")
 
     class Status(models.TextChoices):

@@ -13,6 +13,7 @@ The e-mails are in Dutch (the portal's audience), in plain text and HTML.
 from __future__ import annotations
 
 import datetime
+import hashlib
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -167,64 +168,75 @@ def event_notify_followers(*, event: Event, created: bool, previous_visibility: 
     """
     if not is_publication(created=created, previous_visibility=previous_visibility, event=event):
         return []
-    public = is_public(event)
     already = set(Notification.objects.filter(event=event).values_list("recipient_id", flat=True))
+    public = is_public(event)
+    rows = [
+        _event_row(event, user, subscriptions)
+        for user, subscriptions in followers(event).items()
+        if user.pk not in already and (public or can_view_internal(user))
+    ]
+    return _queue(rows)
+
+
+def _event_row(event: Event, user, subscriptions: list[Subscription]) -> Notification:
+    """The e-mail about one published event, for one follower."""
     with translation.override(EMAIL_LANGUAGE):
         date_in_words = dates.render_date(event.date_text)
         kind = event.get_kind_display()
         status = event.get_status_display()
         municipalities = ", ".join(m.name for m in event.municipalities.all())
-    link = absolute_url(event.get_absolute_url())
-    rows = []
-    for user, subscriptions in followers(event).items():
-        if user.pk in already or not (public or can_view_internal(user)):
-            continue
-        token = make_unsubscribe_token(user=user, subscriptions=subscriptions)
-        context = {
-            "user": user,
-            "event": event,
-            "partnership": event.partnership,
-            "kind": kind,
-            "status": status,
-            "date_in_words": date_in_words,
-            "municipalities": municipalities,
-            "link": link,
-            "internal": not public,
-            "subscriptions": subscriptions,
-            "unsubscribe_url": unsubscribe_url(token),
-            "subscriptions_url": absolute_url(reverse("cooperation:subscriptions")),
-        }
-        text, html = _render("event_published", context)
-        rows.append(
-            Notification(
-                key=f"event:{event.uid}:user:{user.pk}",
-                kind=Notification.Kind.EVENT,
-                recipient=user,
-                email=user.email,
-                event=event,
-                subject=f"{event.partnership.name}: {kind.lower()} ({date_in_words})"[:300],
-                body_text=text,
-                body_html=html,
-                unsubscribe_url=context["unsubscribe_url"],
-            )
-        )
-    return _queue(rows)
+    token = make_unsubscribe_token(user=user, subscriptions=subscriptions)
+    context = {
+        "user": user,
+        "event": event,
+        "partnership": event.partnership,
+        "kind": kind,
+        "status": status,
+        "date_in_words": date_in_words,
+        "municipalities": municipalities,
+        "link": absolute_url(event.get_absolute_url()),
+        "internal": not is_public(event),
+        "subscriptions": subscriptions,
+        "unsubscribe_url": unsubscribe_url(token),
+        "subscriptions_url": absolute_url(reverse("cooperation:subscriptions")),
+    }
+    text, html = _render("event_published", context)
+    return Notification(
+        key=f"event:{event.uid}:user:{user.pk}",
+        kind=Notification.Kind.EVENT,
+        recipient=user,
+        email=user.email,
+        event=event,
+        subject=f"{event.partnership.name}: {kind.lower()} ({date_in_words})"[:300],
+        body_text=text,
+        body_html=html,
+        unsubscribe_url=context["unsubscribe_url"],
+    )
 
 
 NOTIFY_CHUNK = 1000
+# A summary of a burst lists this many events; the rest are counted, with a link to see them.
+BURST_LISTED = 20
 
 
 def events_notify_followers(event_ids: Sequence[int]) -> int:
-    """The e-mail of `event_notify_followers()` for events written in bulk (an import), all of
-    them published (created, or changed to public). Returns how many rows were queued.
+    """E-mail about events published together (an import, a save of several events): each
+    follower hears of the burst ONCE. A follower concerned by one of the events gets that
+    event's e-mail (`event_notify_followers`); one concerned by several gets one summary
+    listing the first BURST_LISTED of them (the rest counted) with a link. Returns how many
+    rows were queued.
 
-    1 query when nobody follows anything; otherwise one per 1,000 events to find those anyone
-    follows, and the queries of `event_notify_followers()` for each of those only.
+    The summary's key names the events and the recipient, so recording the same burst twice
+    queues one e-mail (the outbox's once-only guarantee). 1 query when nobody follows
+    anything; otherwise the subscriptions, then per 1,000 events: the followed ones with their
+    municipalities and pillars (3 queries), and the outbox rows already written for them.
     """
+    event_ids = list(event_ids)
     followed = Subscription.objects.filter(user__is_active=True).exclude(user__email="")
     if not event_ids or not followed.exists():
         return 0
-    queued = 0
+    subscriptions = list(followed.select_related("user", "partnership", "municipality", "pillar").order_by("pk"))
+    by_recipient: dict[int, tuple] = {}
     for start in range(0, len(event_ids), NOTIFY_CHUNK):
         events = (
             Event.objects.filter(pk__in=event_ids[start : start + NOTIFY_CHUNK])
@@ -236,13 +248,91 @@ def events_notify_followers(event_ids: Sequence[int]) -> int:
             )
             .distinct()
             .select_related("partnership")
-            .prefetch_related("municipalities")
+            .prefetch_related("municipalities", "partnership__pillars")
             .order_by("pk")
         )
+        events = list(events)
+        already = set(Notification.objects.filter(event__in=events).values_list("event_id", "recipient_id").order_by())
         for event in events:
-            # Every event here is a publication, so it is passed as one (created).
-            queued += len(event_notify_followers(event=event, created=True, previous_visibility=None))
-    return queued
+            public = is_public(event)
+            municipality_ids = {m.pk for m in event.municipalities.all()}
+            pillar_ids = {p.pk for p in event.partnership.pillars.all()} | {event.pillar_id}
+            pillar_ids.discard(None)
+            for subscription in subscriptions:
+                user = subscription.user
+                if not (
+                    subscription.partnership_id == event.partnership_id
+                    or subscription.municipality_id in municipality_ids
+                    or subscription.pillar_id in pillar_ids
+                ):
+                    continue
+                if (event.pk, user.pk) in already or not (public or can_view_internal(user)):
+                    continue
+                _user, concerned, reasons = by_recipient.setdefault(user.pk, (user, {}, {}))
+                concerned[event.pk] = event
+                reasons[subscription.pk] = subscription
+    rows = []
+    for user, concerned, reasons in by_recipient.values():
+        events = sorted(concerned.values(), key=_burst_order)
+        if len(events) == 1:
+            rows.append(_event_row(events[0], user, list(reasons.values())))
+        else:
+            rows.append(_burst_row(events, user, list(reasons.values())))
+    return len(_queue(rows))
+
+
+def _burst_order(event: Event) -> tuple:
+    return (event.partnership.name, event.date_lower or datetime.date.max, event.pk)
+
+
+def _burst_row(events: list[Event], user, subscriptions: list[Subscription]) -> Notification:
+    """One e-mail summarising several published events for one follower."""
+    partnerships = {event.partnership_id: event.partnership for event in events}
+    with translation.override(EMAIL_LANGUAGE):
+        listed = [
+            {
+                "partnership": event.partnership.name,
+                "kind": event.get_kind_display(),
+                "title": event.title,
+                "date_in_words": dates.render_date(event.date_text),
+                "status": event.get_status_display(),
+                "internal": not is_public(event),
+                "link": absolute_url(event.get_absolute_url()),
+            }
+            for event in events[:BURST_LISTED]
+        ]
+        subject = translation.ngettext(
+            "%(count)s new events in %(partnership)s",
+            "%(count)s new events in %(partnerships)s partnerships",
+            len(partnerships),
+        ) % {"count": len(events), "partnership": events[0].partnership.name, "partnerships": len(partnerships)}
+    single = next(iter(partnerships.values())) if len(partnerships) == 1 else None
+    link = absolute_url(single.get_absolute_url() if single else reverse("cooperation:home"))
+    token = make_unsubscribe_token(user=user, subscriptions=subscriptions)
+    context = {
+        "user": user,
+        "count": len(events),
+        "listed": listed,
+        "more": len(events) - len(listed),
+        "partnership_count": len(partnerships),
+        "single": single,
+        "link": link,
+        "subscriptions": subscriptions,
+        "unsubscribe_url": unsubscribe_url(token),
+        "subscriptions_url": absolute_url(reverse("cooperation:subscriptions")),
+    }
+    text, html = _render("events_published", context)
+    digest = hashlib.sha256(",".join(str(event.uid) for event in sorted(events, key=lambda e: str(e.uid))).encode())
+    return Notification(
+        key=f"burst:{digest.hexdigest()[:40]}:user:{user.pk}",
+        kind=Notification.Kind.BURST,
+        recipient=user,
+        email=user.email,
+        subject=subject[:300],
+        body_text=text,
+        body_html=html,
+        unsubscribe_url=context["unsubscribe_url"],
+    )
 
 
 def _queue(rows: list[Notification]) -> list[Notification]:

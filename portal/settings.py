@@ -12,6 +12,8 @@ import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
+from portal.logging import logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -78,6 +80,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # /healthz for load balancers, before the host check and the HTTPS redirect (portal/health.py).
+    "portal.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -183,7 +187,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# Where `collectstatic` puts the files that WhiteNoise serves (the web processes must read it).
+STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT") or BASE_DIR / "staticfiles")
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -301,6 +306,12 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "interval_max": 0.2,
 }
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
+# Celery logs through Django's LOGGING (one format), and beat keeps its schedule state in a
+# persistent file (not /tmp, which a reboot empties): CELERY_BEAT_SCHEDULE_FILE.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BEAT_SCHEDULE_FILENAME = os.environ.get(
+    "CELERY_BEAT_SCHEDULE_FILE", str(BASE_DIR / "var" / "celerybeat-schedule")
+)
 CELERY_BEAT_SCHEDULE = {
     "send-reminders": {
         "task": "cooperation.tasks.send_reminders",
@@ -347,9 +358,6 @@ CSRF_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SECURE = not DEBUG
 X_FRAME_OPTIONS = "DENY"
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
-}
+# One format for web, worker and beat: ISO 8601 in UTC (portal/logging.py).
+LOGGING_CONFIG = "logging.config.dictConfig"
+LOGGING = logging_config(os.environ.get("DJANGO_LOG_LEVEL", "INFO"))

@@ -257,3 +257,64 @@ class TestUnsubscribeToken:
         response = client.post(url)
         assert response.status_code == 400 and "verlopen" in response.content.decode()
         assert Subscription.objects.filter(pk=subscription.pk).exists()
+
+
+class TestBursts:
+    """Events published together (an import) reach each follower as one message."""
+
+    def make_events(self, partnership, count):
+        return [
+            Event.objects.create(
+                partnership=partnership, kind="evaluated", date_text=f"20{10 + n}", title=f"Rapport {n}"
+            )
+            for n in range(count)
+        ]
+
+    def test_a_burst_is_one_summary_per_follower_capped_with_a_link(self, follower, svm, settings):
+        settings.PORTAL_BASE_URL = "https://portal.example.nl"
+        Subscription.objects.create(user=follower, partnership=svm)
+        events = self.make_events(svm, notifications.BURST_LISTED + 5)
+
+        assert notifications.events_notify_followers([event.pk for event in events]) == 1
+        (summary,) = Notification.objects.all()
+        assert summary.kind == Notification.Kind.BURST and summary.event is None
+        assert summary.subject == f"{len(events)} nieuwe gebeurtenissen in {svm.name}"
+        assert summary.body_text.count("#event-") == notifications.BURST_LISTED
+        assert "En nog 5 andere." in summary.body_text
+        assert f"Bekijk alles: https://portal.example.nl/partnerships/{svm.slug}/" in summary.body_text
+        assert "/unsubscribe/" in summary.body_text
+
+    def test_the_same_burst_recorded_twice_queues_one_message(self, follower, svm):
+        Subscription.objects.create(user=follower, partnership=svm)
+        ids = [event.pk for event in self.make_events(svm, 3)]
+        notifications.events_notify_followers(ids)
+        notifications.events_notify_followers(list(reversed(ids)))
+        assert Notification.objects.count() == 1
+
+    def test_a_follower_concerned_by_one_event_of_a_burst_gets_that_events_email(self, follower, svm, msg):
+        Subscription.objects.create(user=follower, partnership=msg)
+        events = self.make_events(svm, 3) + self.make_events(msg, 1)
+        notifications.events_notify_followers([event.pk for event in events])
+        (notification,) = Notification.objects.all()
+        assert notification.kind == Notification.Kind.EVENT and notification.event == events[-1]
+
+    def test_each_follower_hears_only_of_what_they_follow(self, follower, svm, msg, municipality):
+        other = get_user_model().objects.create_user("ander", "ander@example.org", "correct-horse-battery-9")
+        Subscription.objects.create(user=follower, partnership=svm)
+        Subscription.objects.create(user=other, municipality=municipality("Maastricht"))
+        svm_events, msg_events = self.make_events(svm, 2), self.make_events(msg, 2)
+        for event in msg_events:
+            event.municipalities.set([municipality("Maastricht")])
+        notifications.events_notify_followers([event.pk for event in svm_events + msg_events])
+        mine, theirs = Notification.objects.get(recipient=follower), Notification.objects.get(recipient=other)
+        assert all(f"#event-{event.uid}" in mine.body_text for event in svm_events)
+        assert not any(f"#event-{event.uid}" in mine.body_text for event in msg_events)
+        assert all(f"#event-{event.uid}" in theirs.body_text for event in msg_events)
+
+    def test_a_burst_costs_a_fixed_number_of_queries(self, follower, svm, django_assert_num_queries):
+        Subscription.objects.create(user=follower, partnership=svm)
+        ids = [event.pk for event in self.make_events(svm, 30)]
+        # exists, subscriptions, events, their municipalities, their partnerships' pillars, outbox rows
+        # already written, insert, read back the saved rows
+        with django_assert_num_queries(8):
+            notifications.events_notify_followers(ids)
