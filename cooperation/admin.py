@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db.models import Count
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -259,11 +262,43 @@ class PartnershipAdmin(RegisterAdminMixin, PartnershipScopeMixin, SimpleHistoryA
     search_fields = ["name", "slug", "summary", "memberships__municipality__name"]
     prepopulated_fields = {"slug": ["name"]}
     filter_horizontal = ["pillars"]
-    readonly_fields = ["status"]
+    readonly_fields = ["status", "event_list"]
     inlines = [AgreementInline, EventInline]
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(event_count=Count("events", distinct=True))
+
+    def get_inlines(self, request, obj):
+        """Events inline while there are few; a big partnership (thousands of imported events)
+        links to the paginated, filterable event list instead, so its page stays light."""
+        if obj is not None and self._event_total(obj) > settings.ADMIN_EVENT_INLINE_LIMIT:
+            return [AgreementInline]
+        return super().get_inlines(request, obj)
+
+    def _event_total(self, obj) -> int:
+        if getattr(obj, "event_count", None) is None:
+            obj.event_count = obj.events.count()
+        return obj.event_count
+
+    @admin.display(description=_("events"))
+    def event_list(self, obj):
+        if obj is None or obj.pk is None:
+            return "-"
+        total = self._event_total(obj)
+        events_url = reverse("admin:cooperation_event_changelist") + f"?partnership__id__exact={obj.pk}"
+        add_url = reverse("admin:cooperation_event_add") + f"?partnership={obj.pk}"
+        if total > settings.ADMIN_EVENT_INLINE_LIMIT:
+            intro = _("%(count)s events: too many to edit on this page.") % {"count": total}
+        else:
+            intro = _("%(count)s events, below.") % {"count": total}
+        return format_html(
+            '{} <a href="{}">{}</a> · <a href="{}">{}</a>',
+            intro,
+            events_url,
+            _("Search, filter and edit them in the list of events"),
+            add_url,
+            _("Add an event"),
+        )
 
     @admin.display(description=_("events"), ordering="event_count")
     def event_count(self, obj):

@@ -339,6 +339,9 @@ UNSUBSCRIBE_TOKEN_MAX_AGE_DAYS = env_int("UNSUBSCRIBE_TOKEN_MAX_AGE_DAYS", 90)
 NOTIFICATION_MAX_RETRIES = env_int("NOTIFICATION_MAX_RETRIES", 8)
 # Imports of more rows than this run in the Celery worker with a progress page.
 IMPORT_BACKGROUND_THRESHOLD_ROWS = env_int("IMPORT_BACKGROUND_THRESHOLD_ROWS", 1000)
+# A partnership with more events than this shows them in the admin as a link to the event list
+# (paginated, filterable) instead of inline forms, which would make its change page too heavy.
+ADMIN_EVENT_INLINE_LIMIT = env_int("ADMIN_EVENT_INLINE_LIMIT", 50)
 # An import job without a sign of life for this long has lost its worker and is shown as failed.
 IMPORT_JOB_STALE_SECONDS = env_int("IMPORT_JOB_STALE_SECONDS", 120)
 
