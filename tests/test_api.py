@@ -6,11 +6,9 @@ from decimal import Decimal
 
 import pytest
 import schemathesis
-from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections, connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from hypothesis import HealthCheck, given
@@ -26,13 +24,11 @@ from schemathesis.specs.openapi.checks import (
 
 from cooperation import services
 from cooperation.models import Event, Partnership, Source
-from tests.test_views import grow_register
+from tests.factories import MSG, PASSWORD, SVM, grow_register
 
 pytestmark = pytest.mark.django_db
 
 API = "/api/v1"
-SVM = "schiedam-vlaardingen-maassluis-ict"
-MSG = "maastricht-sittard-geleen-ict"
 
 
 @pytest.fixture(autouse=True)
@@ -41,18 +37,6 @@ def fresh_throttle():
     cache.clear()
     yield
     cache.clear()
-
-
-@pytest.fixture
-def viewer(db):
-    return get_user_model().objects.create_user("kijker", password="Ambtenaar-wachtwoord-1")
-
-
-@pytest.fixture
-def viewer_client(viewer):
-    signed_in = Client()
-    signed_in.force_login(viewer)
-    return signed_in
 
 
 @pytest.fixture
@@ -156,7 +140,7 @@ def test_signed_in_viewers_see_internal_data(viewer_client, internal_data):
 def test_basic_authentication_works_for_scripts(client, viewer, internal_data):
     import base64
 
-    token = base64.b64encode(b"kijker:Ambtenaar-wachtwoord-1").decode()
+    token = base64.b64encode(f"{viewer.username}:{PASSWORD}".encode()).decode()
     response = client.get(f"{API}/partnerships/verborgen-verband/", HTTP_AUTHORIZATION=f"Basic {token}")
     assert response.status_code == 200
 
