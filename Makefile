@@ -48,7 +48,9 @@ browser:
 
 test: export DATABASE_URL = $(TEST_DATABASE_URL)
 test: export CELERY_BROKER_URL = $(TEST_BROKER_URL)
-test: export DJANGO_DEBUG = 1
+# Production settings (no debug), as the portal runs; tests/conftest.py changes only the password
+# hasher, the static files storage and HTTPS for the test run.
+test: export DJANGO_DEBUG = 0
 test: export DJANGO_SECRET_KEY = test-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz
 test: install-dev services browser
 	$(BIN)/ruff check .

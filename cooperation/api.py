@@ -14,14 +14,12 @@ Errors are RFC 7807 problem documents (application/problem+json).
 
 from __future__ import annotations
 
-import datetime
 import hashlib
 from http import HTTPStatus
 
 import django_filters
-from django import forms
 from django.conf import settings
-from django.db.models import F, Prefetch, Q
+from django.db.models import F, Prefetch
 from django.http import JsonResponse
 from django.utils import translation
 from django.utils.cache import get_conditional_response, patch_vary_headers
@@ -38,6 +36,7 @@ from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import exception_handler
 
 from . import fragments, timeline
+from .filters import EventFilterSet, PartnershipFilterSet
 from .models import Event, Municipality, Partnership, Pillar, Province, Source
 from .permissions import can_view_internal
 
@@ -395,125 +394,12 @@ class EventSerializer(InternalFieldsMixin, serializers.ModelSerializer):
 # --- Filters: the same as the public list page ---------------------------------------------
 
 
-class YearField(forms.IntegerField):
-    def __init__(self, **kwargs):
-        super().__init__(min_value=1000, max_value=9999, **kwargs)
-
-
-class YearFilter(django_filters.NumberFilter):
-    field_class = YearField
-
-
-class MomentField(django_filters.fields.IsoDateTimeField):
-    """An ISO 8601 moment, in UTC; PostgreSQL refuses offsets beyond ±15:59 and Python years beyond 9999."""
-
-    def to_python(self, value):
-        try:
-            moment = super().to_python(value)
-            return moment.astimezone(datetime.UTC) if moment is not None else None
-        except (OverflowError, ValueError):
-            raise forms.ValidationError("Enter a moment between the years 1 and 9999.", code="invalid") from None
-
-
-class MomentFilter(django_filters.IsoDateTimeFilter):
-    field_class = MomentField
-
-
-def _changed_since_field():
-    return MomentFilter(
-        method="filter_changed_since", help_text="Only what changed at or after this moment (ISO 8601)."
-    )
-
-
-class PartnershipFilter(django_filters.FilterSet):
-    """Every filter is a condition on the partnership row or a semi-join: each partnership once,
-    without a DISTINCT over the whole result."""
-
-    q = django_filters.CharFilter(method="filter_q", help_text="Full-text search, as on the list page.")
-    municipality = django_filters.CharFilter(
-        method="filter_municipality", help_text="CBS code of a member, e.g. GM0606."
-    )
-    province = django_filters.ChoiceFilter(method="filter_province", choices=Province.choices)
-    pillar = django_filters.ChoiceFilter(method="filter_pillar", choices=Pillar.Code.choices)
-    legal_form = django_filters.ChoiceFilter(choices=Partnership.LegalForm.choices)
-    status = django_filters.ChoiceFilter(choices=Partnership.Status.choices)
-    year = YearFilter(method="filter_year", help_text="Active (a membership overlaps) in this year.")
-    changed_since = _changed_since_field()
-
-    class Meta:
-        model = Partnership
-        fields = ["q", "municipality", "province", "pillar", "legal_form", "status", "year", "changed_since"]
-
-    def filter_q(self, queryset, name, value):
-        return queryset.search(value)
-
-    def filter_municipality(self, queryset, name, value):
-        return queryset.with_member(municipality__cbs_code=value)
-
-    def filter_province(self, queryset, name, value):
-        return queryset.with_member(municipality__province=value)
-
-    def filter_pillar(self, queryset, name, value):
-        return queryset.on_pillar(value)
-
-    def filter_year(self, queryset, name, value):
-        return queryset.active_in(int(value))
-
-    def filter_changed_since(self, queryset, name, value):
-        changed_events = Event.objects.filter(updated_at__gte=value).values("partnership_id")
-        return queryset.filter(Q(updated_at__gte=value) | Q(pk__in=changed_events))
-
-
-class EventFilter(django_filters.FilterSet):
-    """As PartnershipFilter: row conditions and semi-joins only, so no DISTINCT."""
-
-    partnership = django_filters.CharFilter(field_name="partnership__slug", help_text="Slug of the partnership.")
-    municipality = django_filters.CharFilter(method="filter_municipality", help_text="CBS code.")
-    province = django_filters.ChoiceFilter(method="filter_province", choices=Province.choices)
-    pillar = django_filters.ChoiceFilter(
-        method="filter_pillar", choices=Pillar.Code.choices, help_text="The event's pillar or its partnership's."
-    )
-    legal_form = django_filters.ChoiceFilter(
-        field_name="partnership__legal_form", choices=Partnership.LegalForm.choices
-    )
-    kind = django_filters.ChoiceFilter(choices=Event.Kind.choices)
-    status = django_filters.ChoiceFilter(choices=Event.Status.choices)
-    year = YearFilter(method="filter_year", help_text="The event's date range overlaps this year.")
-    changed_since = _changed_since_field()
-
-    class Meta:
-        model = Event
-        fields = [
-            "partnership",
-            "municipality",
-            "province",
-            "pillar",
-            "legal_form",
-            "kind",
-            "status",
-            "year",
-            "changed_since",
-        ]
-
-    def _concerning(self, queryset, **lookups):
-        concerned = Event.municipalities.through.objects.filter(**lookups).values("event_id")
-        return queryset.filter(pk__in=concerned)
-
-    def filter_municipality(self, queryset, name, value):
-        return self._concerning(queryset, municipality__cbs_code=value)
-
-    def filter_province(self, queryset, name, value):
-        return self._concerning(queryset, municipality__province=value)
-
-    def filter_pillar(self, queryset, name, value):
-        return queryset.filter(Q(pillar__code=value) | Q(partnership__in=Partnership.objects.on_pillar(value)))
-
-    def filter_year(self, queryset, name, value):
-        year = int(value)
-        return queryset.filter(date_lower__year__lte=year, date_upper__year__gte=year)
-
-    def filter_changed_since(self, queryset, name, value):
-        return queryset.filter(updated_at__gte=value)
+# The list page's filter set (cooperation/filters.py), without the page's sort; the events share
+# the filters that mean the same.
+PartnershipFilter = PartnershipFilterSet.only(
+    "q", "municipality", "province", "pillar", "legal_form", "status", "year", "changed_since"
+)
+EventFilter = EventFilterSet
 
 
 class MunicipalityFilter(django_filters.FilterSet):

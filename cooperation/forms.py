@@ -4,13 +4,6 @@ from django import forms
 from django.forms.utils import flatatt
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString
-from django.utils.translation import gettext_lazy as _
-
-from .models import Partnership, Pillar, Province
-
-
-def _choices(label, choices):
-    return [("", label), *choices]
 
 
 class Select(forms.Select):
@@ -33,47 +26,11 @@ class Select(forms.Select):
 
 
 class PartnershipFilterForm(forms.Form):
-    """The filters of the partnership list; all optional, all kept in the query string."""
+    """The form of `filters.PartnershipFilterSet`: its fields come from the filters, all optional
+    and kept in the query string. Help texts describe API parameters, so the page leaves them out
+    (it shows the labels)."""
 
-    SORTS = [
-        ("relevance", _("relevance")),
-        ("name", _("name")),
-        ("-first_date", _("newest first")),
-        ("first_date", _("oldest first")),
-        ("-last_date", _("latest event")),
-    ]
-
-    q = forms.CharField(label=_("Search"), required=False, max_length=200)
-    province = forms.ChoiceField(
-        label=_("Province"), required=False, choices=_choices(_("all provinces"), Province.choices)
-    )
-    pillar = forms.ChoiceField(
-        label=_("Pillar"), required=False, choices=_choices(_("all pillars"), Pillar.Code.choices)
-    )
-    legal_form = forms.ChoiceField(
-        label=_("Legal form"), required=False, choices=_choices(_("all legal forms"), Partnership.LegalForm.choices)
-    )
-    status = forms.ChoiceField(
-        label=_("Status"), required=False, choices=_choices(_("any status"), Partnership.Status.choices)
-    )
-    year = forms.IntegerField(label=_("Active in year"), required=False, min_value=1800, max_value=2100)
-    sort = forms.ChoiceField(label=_("Sort by"), required=False, choices=SORTS)
-
-    def __init__(self, *args, municipality_choices=(), **kwargs):
+    def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["municipality"] = forms.ChoiceField(
-            label=_("Municipality"),
-            required=False,
-            choices=_choices(_("all municipalities"), municipality_choices),
-            widget=Select,
-        )
-        self.order_fields(["q", "municipality"])
-
-    def valid_filters(self) -> dict:
-        """The filters that passed validation; invalid ones are reported and ignored."""
-        self.is_valid()
-        return {
-            name: value
-            for name, value in getattr(self, "cleaned_data", {}).items()
-            if name not in self.errors and value not in (None, "")
-        }
+        for field in self.fields.values():
+            field.help_text = ""

@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import chart, fragments, permissions, timeline
+from .filters import PartnershipFilterSet
 from .forms import PartnershipFilterForm
 from .models import (
     Agreement,
@@ -38,6 +39,11 @@ from .models import (
 )
 
 PAGE_SIZE = 20
+# The filters of the partnership list, and the pillar page's own (its pillar, oldest first).
+LIST_FILTERS = PartnershipFilterSet.only(
+    "q", "municipality", "province", "pillar", "legal_form", "status", "year", "sort"
+)
+PILLAR_FILTERS = PartnershipFilterSet.only("pillar", "sort")
 MEMBERSHIPS_PER_PAGE = 25
 # Kinds of event where a reader expects to hear about money; silence is shown as "not yet known".
 COST_KINDS = {"withdrawn", "terminated", "disentanglement_started", "disentangled", "costs_settled", "dissolved"}
@@ -109,49 +115,18 @@ def partnership_list(request):
             .values_list("cbs_code", "name")
         ),
     )
-    form = PartnershipFilterForm(request.GET or None, municipality_choices=municipality_choices)
-    filters = form.valid_filters() if request.GET else {}
-    partnerships = visible
-    if "q" in filters:
-        partnerships = partnerships.search(filters["q"])
-    # Filters on related rows are semi-joins (`pk IN (...)`), so the list needs no DISTINCT and
-    # the paginator's count stays a plain count.
-    if "municipality" in filters:
-        partnerships = partnerships.with_member(municipality__cbs_code=filters["municipality"])
-    if "province" in filters:
-        partnerships = partnerships.with_member(municipality__province=filters["province"])
-    if "pillar" in filters:
-        partnerships = partnerships.on_pillar(filters["pillar"])
-    if "legal_form" in filters:
-        partnerships = partnerships.filter(legal_form=filters["legal_form"])
-    if "status" in filters:
-        partnerships = partnerships.filter(status=filters["status"])
-    if "year" in filters:
-        partnerships = partnerships.active_in(filters["year"])
-
-    sort = filters.get("sort") or ("relevance" if "q" in filters else "name")
-    if sort == "relevance" and "q" in filters:
-        # Only PostgreSQL ranks; the SQLite fallback has no search_rank to order by.
-        ordering = ["-search_rank", "name"] if "search_rank" in partnerships.query.annotations else ["name"]
-    elif sort in ("-first_date", "-last_date"):
-        ordering = [F(sort[1:]).desc(nulls_last=True), "name"]
-    elif sort == "first_date":
-        ordering = [F("first_date").asc(nulls_last=True), "name"]
-    else:
-        sort = "name" if sort == "relevance" else sort
-        ordering = ["name"]
-    partnerships = partnerships.order_by(*ordering, "pk")
-
+    filterset = LIST_FILTERS(request.GET, visible, request=request, municipality_choices=municipality_choices)
+    partnerships = filterset.qs
     page, cards = _page_of_cards(request, partnerships, stamp=stamp)
     kept = {key: value for key, value in request.GET.items() if key != "page" and value}
     context = {
-        "form": form,
+        "form": filterset.form,
         "page": page,
         "cards": cards,
-        "filters": filters,
-        "filtered": bool(filters.keys() - {"sort"}),
+        "filters": filterset.valid,
+        "filtered": filterset.filtered,
         "query_string": urlencode(kept),
-        "sort": sort,
+        "sort": filterset.order,
     }
     return render(request, "cooperation/partnership_list.html", context)
 
@@ -237,12 +212,10 @@ def pillar_detail(request, code: str):
     """3 queries when cached: pillar, register stamp, the page's partnerships; cold: + count, the
     page's ids, pillars and memberships (+ session/user when signed in)."""
     pillar = get_object_or_404(Pillar, code=code)
-    partnerships = (
-        Partnership.objects.visible_to(request.user)
-        .on_pillar(pillar.code)
-        .order_by(F("first_date").asc(nulls_last=True), "name", "pk")
+    filterset = PILLAR_FILTERS(
+        {"pillar": pillar.code, "sort": "first_date"}, Partnership.objects.visible_to(request.user)
     )
-    page, cards = _page_of_cards(request, partnerships)
+    page, cards = _page_of_cards(request, filterset.qs)
     context = {"pillar": pillar, "page": page, "cards": cards}
     return render(request, "cooperation/pillar_detail.html", context)
 

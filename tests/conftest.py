@@ -3,7 +3,11 @@
 Municipalities and the seed cases are loaded once per test session; each
 test runs in a transaction that is rolled back. Transactional tests (browser,
 Celery worker) flush the database, so they load what they need themselves
-with the `seeded_transactional` fixture.
+with the `seeded_transactional` fixture. Helpers that make more data are in
+tests/factories.py; no test module imports another.
+
+The tests run with production settings (`make test` sets no DJANGO_DEBUG), except
+what `test_settings` changes for a test run.
 """
 
 import importlib
@@ -14,13 +18,13 @@ from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db import connection
+from django.test import Client
+from django.test.utils import override_settings
 
 from cooperation import jobs
 from cooperation.demo import load_demo
 from cooperation.models import Municipality, Partnership
-
-SVM = "schiedam-vlaardingen-maassluis-ict"
-MSG = "maastricht-sittard-geleen-ict"
+from tests.factories import MSG, PASSWORD, SVM, make_user
 
 
 def pytest_report_header(config):
@@ -31,6 +35,29 @@ def pytest_report_header(config):
         raise pytest.UsageError(f"The tests run on PostgreSQL, not {engine}: set DATABASE_URL or use `make test`.")
     db = settings.DATABASES["default"]
     return f"database: PostgreSQL at {db['HOST']}:{db['PORT']} (test database test_{db['NAME']})"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def test_settings(tmp_path_factory):
+    """Production settings, but: a fast password hasher (the test accounts guard nothing; the
+    default hasher costs a quarter of a second per login or new account); static files by their
+    own names, so no `collectstatic` is needed before a run (the one test of the hashed, compressed
+    files collects them itself); and plain HTTP, which the test client and the live server speak,
+    so no redirect to HTTPS and no secure-only cookies."""
+    from django.conf import settings
+
+    with override_settings(
+        PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
+        STATIC_ROOT=tmp_path_factory.mktemp("static"),
+        STORAGES={
+            **settings.STORAGES,
+            "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+        },
+        SECURE_SSL_REDIRECT=False,
+        SESSION_COOKIE_SECURE=False,
+        CSRF_COOKIE_SECURE=False,
+    ):
+        yield
 
 
 def load_reference_data() -> None:
@@ -99,13 +126,37 @@ def msg(db) -> Partnership:
 
 @pytest.fixture
 def admin_user(db):
-    return get_user_model().objects.create_superuser("beheerder", "beheerder@example.org", "correct-horse-battery-9")
+    return get_user_model().objects.create_superuser("beheerder", "beheerder@example.org", PASSWORD)
 
 
 @pytest.fixture
 def admin_client(client, admin_user):
     client.force_login(admin_user)
     return client
+
+
+@pytest.fixture
+def viewer(db):
+    """A civil servant with an account: sees internal data, edits nothing."""
+    return make_user("kijker", "viewer")
+
+
+@pytest.fixture
+def viewer_client(viewer):
+    """A second browser, signed in as `viewer` (the `client` stays anonymous)."""
+    signed_in = Client()
+    signed_in.force_login(viewer)
+    return signed_in
+
+
+@pytest.fixture
+def editor_of(db):
+    """Makes an editor of the given municipalities: `editor_of("GM0606")` (password PASSWORD)."""
+
+    def make(*cbs_codes: str, username: str = ""):
+        return make_user(username or f"redacteur_{'_'.join(cbs_codes).lower()}", "editor", *cbs_codes)
+
+    return make
 
 
 @pytest.fixture

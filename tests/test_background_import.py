@@ -14,15 +14,9 @@ from django.utils import timezone
 
 from cooperation import jobs
 from cooperation.models import ImportJob, Partnership
+from tests.factories import partnerships_csv
 
 ROWS = 3000
-
-
-def partnerships_csv(rows: int, prefix: str = "achtergrond") -> bytes:
-    lines = ["slug,name,legal_form,pillars,summary,visibility,last_verified"]
-    for n in range(rows):
-        lines.append(f"{prefix}-{n},Samenwerking {prefix} {n},covenant,knowledge_sharing,Proef {n},public,2026-01-15")
-    return ("\n".join(lines) + "\n").encode()
 
 
 def wait_for_status(job: ImportJob, statuses: set, timeout: float = 120.0) -> list[int]:

@@ -12,8 +12,7 @@ from django.test.utils import CaptureQueriesContext
 
 from cooperation import services
 from cooperation.models import Agreement, Event
-from tests.test_api import MSG, SVM, viewer, viewer_client  # noqa: F401 (fixtures)
-from tests.test_views import grow_register
+from tests.factories import MSG, SVM, grow_register
 
 pytestmark = pytest.mark.django_db
 

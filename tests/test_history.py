@@ -7,8 +7,7 @@ from django.urls import reverse
 
 from cooperation import imports, services
 from cooperation.models import Event, ImportBatch, Municipality, Partnership, Source
-
-from .test_locking import admin_form_data
+from tests.factories import admin_form_data
 
 DATA = Path(__file__).parent / "data"
 EXAMPLE = "voorbeeld-ict-samenwerking-fryslan"
@@ -193,12 +192,8 @@ def test_undoing_a_municipalities_import_restores_names_without_earlier_history(
     assert Municipality.objects.get(cbs_code="GM1949").name == "Waadhoeke"
 
 
-def test_only_administrators_see_and_undo_imports(client, imported, django_user_model):
-    from django.contrib.auth.models import Group
-
-    editor = django_user_model.objects.create_user("redacteur", password="Test-wachtwoord-123", is_staff=True)
-    editor.groups.add(Group.objects.get(name="editor"))
-    client.force_login(editor)
+def test_only_administrators_see_and_undo_imports(client, imported, editor_of):
+    client.force_login(editor_of("GM0606"))
     batch = ImportBatch.objects.first()
     assert client.post(reverse("admin:cooperation_importbatch_undo", args=[batch.pk])).status_code == 403
     batch.refresh_from_db()

@@ -9,38 +9,7 @@ from django.urls import reverse
 
 from cooperation import services
 from cooperation.models import Event, Partnership
-
-
-def admin_form_data(response) -> dict:
-    """The POST data of an admin change page as the browser would send it unchanged."""
-
-    def value_of(form, name, field):
-        value = form.initial.get(name, field.initial)
-        if callable(value):
-            value = value()
-        if hasattr(value, "pk"):
-            return value.pk
-        if isinstance(value, list | tuple) or hasattr(value, "all"):
-            items = value.all() if hasattr(value, "all") else value
-            return [getattr(item, "pk", item) for item in items]
-        return value
-
-    data = {}
-    form = response.context["adminform"].form
-    for name, field in form.fields.items():
-        value = value_of(form, name, field)
-        if value is not None:
-            data[name] = value
-    for inline in response.context.get("inline_admin_formsets", []):
-        formset = inline.formset
-        for name, field in formset.management_form.fields.items():
-            data[f"{formset.prefix}-{name}"] = formset.management_form.initial.get(name, field.initial)
-        for index, inline_form in enumerate(formset.forms):
-            for name, field in inline_form.fields.items():
-                value = value_of(inline_form, name, field)
-                if value is not None:
-                    data[f"{formset.prefix}-{index}-{name}"] = value
-    return data
+from tests.factories import admin_form_data
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
 from cooperation.models import ImportJob, Partnership
-from tests.test_background_import import partnerships_csv
+from tests.factories import partnerships_csv
 
 ROWS = 5000
 PASSWORD = "correct-horse-battery-9"

@@ -1,0 +1,102 @@
+"""Helpers that make test data, shared by every test module (the cast itself is in conftest.py).
+
+A test module imports what it needs from here, never from another test module.
+"""
+
+import itertools
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+
+from cooperation import derived
+from cooperation.models import EditorProfile, Event, Municipality, Partnership, Pillar, Source
+
+SVM = "schiedam-vlaardingen-maassluis-ict"
+MSG = "maastricht-sittard-geleen-ict"
+PASSWORD = "correct-horse-battery-9"
+
+
+def make_user(username: str, role: str | None = None, *cbs_codes: str, **fields):
+    """An account with password PASSWORD; with a role (`viewer`, `editor`, `administrator`) also
+    staff and in that group; with CBS codes an editor profile for those municipalities."""
+    user = get_user_model().objects.create_user(
+        username, f"{username}@example.org", PASSWORD, is_staff=role in ("editor", "administrator"), **fields
+    )
+    if role:
+        user.groups.add(Group.objects.get(name=role))
+    if cbs_codes:
+        EditorProfile.objects.create(user=user).municipalities.set(Municipality.objects.filter(cbs_code__in=cbs_codes))
+    return user
+
+
+def grow_register(count: int) -> None:
+    """Add `count` partnerships of six events each, with members, pillars and sources.
+
+    Written in bulk (the rules are tested elsewhere); the derived data is rebuilt as usual.
+    """
+    municipalities = list(Municipality.objects.current().order_by("cbs_code")[:60])
+    pillars = list(Pillar.objects.all())
+    codes = itertools.cycle(range(len(municipalities)))
+    start = Partnership.objects.count()
+    for number in range(start, start + count):
+        members = [municipalities[next(codes)] for _ in range(4)]
+        partnership = Partnership.objects.create(name=f"Proefverband {number}", slug=f"proefverband-{number}")
+        partnership.pillars.set(pillars[: 1 + number % 4])
+        source = Source.objects.create(title=f"Bron {number}", url=f"https://example.org/{number}")
+        plan = [
+            ("signed", "2015-03-01", "happened", members),
+            ("joined", "2016", "happened", [municipalities[-1 - number % 20]]),
+            ("withdrawal_decided", "2017-23", "happened", members[:1]),
+            ("disentangled", "2018", "happened", members[:1]),
+            ("evaluated", "2019-05", "happened", members[1:]),
+            ("tender_launched", "", "planned", members),
+        ]
+        events = []
+        for kind, date_text, status, _members in plan:
+            event = Event(partnership=partnership, kind=kind, date_text=date_text, status=status, title=kind)
+            event.derive_date()
+            events.append(event)
+        Event.objects.bulk_create(events)
+        for event, (*_, concerned) in zip(events, plan, strict=True):
+            event.municipalities.set(concerned)
+            event.sources.set([source])
+        derived.rebuild_derived(partnership)
+
+
+def partnerships_csv(rows: int, prefix: str = "achtergrond") -> bytes:
+    lines = ["slug,name,legal_form,pillars,summary,visibility,last_verified"]
+    for n in range(rows):
+        lines.append(f"{prefix}-{n},Samenwerking {prefix} {n},covenant,knowledge_sharing,Proef {n},public,2026-01-15")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def admin_form_data(response) -> dict:
+    """The POST data of an admin change page as the browser would send it unchanged."""
+
+    def value_of(form, name, field):
+        value = form.initial.get(name, field.initial)
+        if callable(value):
+            value = value()
+        if hasattr(value, "pk"):
+            return value.pk
+        if isinstance(value, list | tuple) or hasattr(value, "all"):
+            items = value.all() if hasattr(value, "all") else value
+            return [getattr(item, "pk", item) for item in items]
+        return value
+
+    data = {}
+    form = response.context["adminform"].form
+    for name, field in form.fields.items():
+        value = value_of(form, name, field)
+        if value is not None:
+            data[name] = value
+    for inline in response.context.get("inline_admin_formsets", []):
+        formset = inline.formset
+        for name, field in formset.management_form.fields.items():
+            data[f"{formset.prefix}-{name}"] = formset.management_form.initial.get(name, field.initial)
+        for index, inline_form in enumerate(formset.forms):
+            for name, field in inline_form.fields.items():
+                value = value_of(inline_form, name, field)
+                if value is not None:
+                    data[f"{formset.prefix}-{index}-{name}"] = value
+    return data
