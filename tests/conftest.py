@@ -15,9 +15,9 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db import connection
 
-from cooperation import jobs
 from cooperation.demo import load_demo
 from cooperation.models import Municipality, Partnership
+from cooperation.porting import jobs
 
 SVM = "schiedam-vlaardingen-maassluis-ict"
 MSG = "maastricht-sittard-geleen-ict"

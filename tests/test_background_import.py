@@ -12,8 +12,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from cooperation import jobs
 from cooperation.models import ImportJob, Partnership
+from cooperation.porting import jobs
 
 ROWS = 3000
 

@@ -12,10 +12,10 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from cooperation import dates, services
-from cooperation.downloads import COLUMNS, FILES, REFRESH_LOCK, open_data_store, register_dataset
+from cooperation.downloads import COLUMNS, FILES, REFRESH_LOCK, open_data_store, register_rows
 from cooperation.models import Event, OpenDataFile, Partnership
 from cooperation.popolo import popolo_date, popolo_export
-from cooperation.resources import LIST_SEPARATOR
+from cooperation.porting.columns import LIST_SEPARATOR
 from portal.celery import app
 
 SVM = "schiedam-vlaardingen-maassluis-ict"
@@ -100,24 +100,31 @@ def test_popolo_export_leaves_out_internal_data(svm, municipality):
 @pytest.mark.django_db
 def test_register_tables_have_the_import_columns_and_the_public_rows(svm):
     Event.objects.filter(partnership=svm, kind="signed").update(cost_eur=1000, cost_internal=True, cost_note="geheim")
-    events = register_dataset("events")
-    assert events.headers == [
+    assert COLUMNS["events"] == [
         "uid", "partnership", "kind", "date", "status", "municipalities", "title", "description", "pillar",
         "decided_by", "reason", "cost_eur", "cost_note", "source_url", "source_title", "source_publisher",
-        "source_author", "source_date", "visibility",
+        "source_author", "source_date", "source_kind", "visibility",
     ]  # fmt: skip
+    events = [dict(zip(COLUMNS["events"], row, strict=True)) for row in register_rows("events")]
     assert len(events) == Event.objects.public().count()
-    signed = next(row for row in events.dict if row["partnership"] == SVM and row["kind"] == "signed")
+    signed = next(row for row in events if row["partnership"] == SVM and row["kind"] == "signed")
     assert signed["date"] == "2013-04-16"
     assert sorted(signed["municipalities"].split(LIST_SEPARATOR)) == ["GM0556", "GM0606", "GM0622"]
     assert signed["cost_eur"] == "" and signed["cost_note"] == ""
     assert signed["source_title"] == "Schiedam ziet af van ICT-samenwerking met Vlaardingen"
     assert signed["source_date"] == "2019-05-08"
-    partnerships = register_dataset("partnerships")
-    assert partnerships.headers == ["slug", "name", "legal_form", "pillars", "summary", "visibility", "last_verified"]
-    assert len(partnerships) == 2
-    municipalities = register_dataset("municipalities")
-    assert municipalities.headers == ["cbs_code", "name", "province", "existed_from", "existed_until", "merged_into"]
+    assert COLUMNS["partnerships"] == [
+        "slug",
+        "name",
+        "legal_form",
+        "pillars",
+        "summary",
+        "visibility",
+        "last_verified",
+    ]
+    assert len(register_rows("partnerships")) == 2
+    assert COLUMNS["municipalities"] == ["cbs_code", "name", "province", "existed_from", "existed_until", "merged_into"]
+    municipalities = register_rows("municipalities")
     assert len(municipalities) == 1472
 
 

@@ -9,22 +9,22 @@ from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from . import jobs, permissions
-from .models import ImportJob
+from .. import permissions
+from ..models import ImportJob
+from . import jobs
 
 REFRESH_SECONDS = 2
 
 
 def _get_job(request, pk: int) -> ImportJob:
-    """The job if this user may see it (who started it, or an administrator); stale ones are failed
-    first, and one running in this process (eager mode) shows its live progress."""
+    """The job if this user may see it (who started it, or an administrator); stale ones are failed first."""
     if not permissions.can_import(request.user):
         raise PermissionDenied
     jobs.fail_stale(pk)
     job = get_object_or_404(ImportJob.objects.defer("data"), pk=pk)
     if job.user_id != request.user.pk and not permissions.is_administrator(request.user):
         raise PermissionDenied
-    return jobs.with_live_progress(job)
+    return job
 
 
 def _running(job: ImportJob) -> bool:
