@@ -271,7 +271,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {"PillarCodeEnum": "cooperation.models.Pillar.Code"},
 }
 
-# Celery: Redis in production; CELERY_TASK_ALWAYS_EAGER=1 runs tasks in-process (make run).
+# Celery: Redis in production, the filesystem transport under `make run`; CELERY_TASK_ALWAYS_EAGER=1 runs
+# tasks in-process (some tests).
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = True
@@ -300,6 +301,18 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "interval_step": 0.2,
     "interval_max": 0.2,
 }
+# `make run` needs no service: kombu's filesystem transport, messages as files under CELERY_BROKER_FOLDER
+# (default .broker/ in the project, gitignored), shared by the web server and the worker of Procfile.dev.
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    CELERY_BROKER_FOLDER = Path(os.environ.get("CELERY_BROKER_FOLDER", BASE_DIR / ".broker"))
+    for folder in ("queue", "processed"):
+        (CELERY_BROKER_FOLDER / folder).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(CELERY_BROKER_FOLDER / "queue"),
+        "data_folder_out": str(CELERY_BROKER_FOLDER / "queue"),
+        "processed_folder": str(CELERY_BROKER_FOLDER / "processed"),
+        "store_processed": False,
+    }
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 CELERY_BEAT_SCHEDULE = {
     "send-reminders": {

@@ -1,7 +1,6 @@
 """Large imports as jobs in a real Celery worker: preview, confirm, progress, a worker that dies."""
 
 import datetime
-import threading
 import time
 
 import pytest
@@ -70,11 +69,12 @@ def test_large_import_runs_in_the_worker_with_preview_progress_and_counts(
     assert jobs.run(job.pk) == "skipped"  # a task delivered twice imports once
 
 
-def test_a_file_with_problems_shows_them_and_cannot_be_confirmed(seeded_transactional, celery_worker_thread):
+def test_a_file_with_problems_shows_them_and_cannot_be_confirmed(seeded_transactional, celery_worker_thread, settings):
+    settings.IMPORT_BACKGROUND_THRESHOLD_ROWS = 2
     admin = get_user_model().objects.create_superuser("beheerder", "beheerder@example.org", "correct-horse-battery-9")
     data = partnerships_csv(5).replace(b",covenant,", b",no_such_form,", 1)
     with transaction.atomic():
-        job = jobs.job_create(user=admin, kind="partnerships", data=data, filename="fout.csv")
+        job = jobs.job_create(user=admin, kind="partnerships", data=data, filename="fout.csv", total_rows=5)
     wait_for_status(job, {ImportJob.Status.PREVIEWED, ImportJob.Status.FAILED})
     assert job.status == ImportJob.Status.PREVIEWED
     assert job.problems and job.problems[0]["row"]
@@ -126,7 +126,7 @@ def test_a_job_whose_worker_died_is_shown_failed_with_a_retry_button(client, imp
 
 
 def test_retry_queues_the_failed_phase_again(client, importer, django_capture_on_commit_callbacks):
-    job = make_job(importer, status=ImportJob.Status.FAILED, confirmed=True, error="weg")
+    job = make_job(importer, status=ImportJob.Status.FAILED, confirmed=True, error="weg", total_rows=5000)
     client.force_login(importer)
     with django_capture_on_commit_callbacks() as callbacks:
         response = client.post(reverse("cooperation:import-job-retry", args=[job.pk]))
@@ -150,14 +150,26 @@ def test_the_threshold_decides_what_runs_in_the_background(settings):
     assert jobs.is_large(1001)
 
 
-def test_the_import_pages_hand_large_files_to_a_job(importer, settings, django_capture_on_commit_callbacks):
+def test_every_upload_is_a_job_small_ones_run_at_once_large_ones_in_the_worker(
+    importer, settings, django_capture_on_commit_callbacks
+):
     settings.IMPORT_BACKGROUND_THRESHOLD_ROWS = 10
-    small = jobs.job_start_if_large(user=importer, kind="partnerships", data=partnerships_csv(10), filename="a.csv")
-    assert small is None and not ImportJob.objects.exists()
     with django_capture_on_commit_callbacks() as callbacks:
-        job = jobs.job_start_if_large(user=importer, kind="partnerships", data=partnerships_csv(11), filename="b.csv")
+        small = jobs.job_start(user=importer, kind="partnerships", data=partnerships_csv(10), filename="a.csv")
+    assert (small.status, small.total_rows, small.new, small.dry_run) == ("previewed", 10, 10, True)
+    assert not callbacks and not small.task_id
+    with django_capture_on_commit_callbacks() as callbacks:
+        job = jobs.job_start(user=importer, kind="partnerships", data=partnerships_csv(11), filename="b.csv")
     assert (job.status, job.total_rows, job.user, bytes(job.data)) == ("queued", 11, importer, partnerships_csv(11))
     assert len(callbacks) == 1
+
+
+def test_a_small_confirm_claims_the_job_and_imports_in_the_request(importer):
+    job = jobs.job_start(user=importer, kind="partnerships", data=partnerships_csv(3), filename="a.csv")
+    assert jobs.job_confirm(job=job)
+    assert (job.status, job.new, job.dry_run, bool(job.batch_id)) == ("done", 3, False, True)
+    assert not jobs.job_confirm(job=job)  # a second confirm finds it claimed and imports nothing
+    assert Partnership.objects.filter(slug__startswith="achtergrond-").count() == 3
 
 
 def test_admin_upload_above_the_threshold_becomes_a_background_job(admin_client, settings):
@@ -169,68 +181,30 @@ def test_admin_upload_above_the_threshold_becomes_a_background_job(admin_client,
     assert job.total_rows == 3 and job.kind == "partnerships"
 
 
-def poll_status(client, job: ImportJob, seen: threading.Event, timeout: float = 120.0) -> list[int]:
-    """Poll the status URL like import-progress.js does until the job stops; the rows seen on the way."""
-    url = reverse("cooperation:import-job-status", args=[job.pk])
-    rows = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        status = client.get(url).json()
-        rows.append(status["processed_rows"])
-        if 0 < status["processed_rows"] < status["total_rows"]:
-            seen.set()
-        if not status["running"]:
-            job.refresh_from_db()
-            return rows
-        time.sleep(0.005)
-    raise AssertionError(f"Job still running after {timeout} s")
-
-
-def test_in_eager_mode_the_upload_returns_at_once_and_the_page_shows_the_job_progress(
-    seeded_transactional, eager, client
+def test_an_upload_through_the_admin_returns_at_once_and_the_page_shows_the_job_progress(
+    seeded_transactional, celery_worker_thread, import_held, client, settings
 ):
+    settings.IMPORT_BACKGROUND_THRESHOLD_ROWS = 1000
     admin = get_user_model().objects.create_superuser("beheerder", "beheerder@example.org", "correct-horse-battery-9")
     client.force_login(admin)
-    before = Partnership.objects.count()
     upload = SimpleUploadedFile("groot.csv", partnerships_csv(ROWS), content_type="text/csv")
-
     response = client.post(reverse("admin:cooperation_partnership_import"), {"file": upload})
     job = ImportJob.objects.get(filename="groot.csv")
     assert response.status_code == 302 and response["Location"] == job.get_absolute_url()
-    assert job.status in (ImportJob.Status.QUEUED, ImportJob.Status.PREVIEWING)  # the dry run has not finished
-
-    seen_preview = poll_status(client, job, eager)
-    assert job.status == ImportJob.Status.PREVIEWED, job.error
-    assert (job.processed_rows, job.new, job.problems, bool(job.task_id)) == (ROWS, ROWS, [], True)
-    assert any(0 < value < ROWS for value in seen_preview), f"no progress was visible while it ran: {seen_preview}"
-
-    eager.clear()
-    client.post(reverse("cooperation:import-job-confirm", args=[job.pk]))
-    seen_import = poll_status(client, job, eager)
-    assert job.status == ImportJob.Status.DONE, job.error
-    assert (job.processed_rows, job.new, job.dry_run) == (ROWS, ROWS, False)
-    assert any(0 < value < ROWS for value in seen_import), f"no progress was visible while it ran: {seen_import}"
-    assert Partnership.objects.count() == before + ROWS
-
-
-def test_a_job_running_in_this_process_is_alive_and_shows_progress_while_its_row_cannot_be_written(
-    seeded_transactional, eager, client, settings, monkeypatch
-):
-    # As on SQLite under `make run`: the import's transaction holds the write lock, so neither
-    # progress nor heartbeat reach the row, and the row looks stale at once.
-    monkeypatch.setattr(jobs._ProgressWriter, "_write", lambda self, latest: None)
-    settings.IMPORT_JOB_STALE_SECONDS = 0
-    admin = get_user_model().objects.create_superuser("beheerder", "beheerder@example.org", "correct-horse-battery-9")
-    client.force_login(admin)
-    with transaction.atomic():
-        job = jobs.job_create(
-            user=admin, kind="partnerships", data=partnerships_csv(ROWS), filename="groot.csv", total_rows=ROWS
-        )
-
-    seen = poll_status(client, job, eager)
+    url = reverse("cooperation:import-job-status", args=[job.pk])
+    seen = []
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        status = client.get(url).json()
+        seen.append(status["processed_rows"])
+        if 0 < status["processed_rows"] < status["total_rows"]:
+            import_held.set()
+        if not status["running"]:
+            break
+        time.sleep(0.01)
+    job.refresh_from_db()
     assert job.status == ImportJob.Status.PREVIEWED, job.error
     assert any(0 < value < ROWS for value in seen), f"no progress was visible while it ran: {seen}"
-    assert jobs.fail_stale() == 0
 
 
 def test_the_stale_check_only_reads_when_no_job_is_stale(importer):
