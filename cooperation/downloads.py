@@ -121,7 +121,7 @@ def download(request, name: str):
     age = (timezone.now() - stored.generated_at).total_seconds() if stored else None
     if stored is None or age > settings.OPEN_DATA_MAX_AGE:
         _request_refresh()
-        # With CELERY_TASK_ALWAYS_EAGER (make run) the file exists now.
+        # With CELERY_TASK_ALWAYS_EAGER (some tests) the file exists now.
         stored = stored or OpenDataFile.objects.filter(name=name).first()
     if stored is None:
         body = {
