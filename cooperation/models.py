@@ -816,6 +816,7 @@ class ImportJob(models.Model):
     preview = models.JSONField(_("preview of the first rows"), default=list, blank=True)
     error = models.TextField(_("error"), blank=True)
     task_id = models.CharField(_("Celery task id"), max_length=50, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     batch = models.ForeignKey(
         "ImportBatch",
         verbose_name=_("import batch"),

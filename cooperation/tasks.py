@@ -57,8 +57,8 @@ def run_import_job(job_id: int) -> str:
 
 @shared_task(acks_late=True)
 def fail_stale_import_jobs() -> int:
-    """Mark jobs whose worker died as failed (beat: every minute); returns how many."""
-    return jobs.fail_stale()
+    """Queue again, or mark failed, the jobs whose worker died (beat: every minute); returns how many."""
+    return jobs.recover_stale()
 
 
 @shared_task(acks_late=True)

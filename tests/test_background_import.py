@@ -120,9 +120,42 @@ def test_a_job_whose_worker_died_is_shown_failed_with_a_retry_button(client, imp
     job.refresh_from_db()
     assert job.status == ImportJob.Status.FAILED
     assert "http-equiv" not in page and reverse("cooperation:import-job-retry", args=[job.pk]) in page
-    assert jobs.fail_stale() == 0  # the live one keeps running
+    assert jobs.recover_stale() == 0  # the live one keeps running
     alive.refresh_from_db()
     assert alive.status == ImportJob.Status.IMPORTING
+
+
+def test_a_worker_job_whose_worker_died_is_queued_again_then_failed_after_max_attempts(
+    importer, settings, django_capture_on_commit_callbacks
+):
+    settings.IMPORT_JOB_STALE_SECONDS = 120
+    long_ago = timezone.now() - datetime.timedelta(minutes=5)
+    job = make_job(importer, status=ImportJob.Status.IMPORTING, confirmed=True, heartbeat_at=long_ago, total_rows=5000)
+    ImportJob.objects.filter(pk=job.pk).update(attempts=1)
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert jobs.recover_stale() == 1
+    job.refresh_from_db()
+    assert (job.status, job.confirmed, job.error, len(callbacks)) == (ImportJob.Status.QUEUED, True, "", 1)
+    ImportJob.objects.filter(pk=job.pk).update(
+        status=ImportJob.Status.IMPORTING, heartbeat_at=long_ago, attempts=jobs.MAX_ATTEMPTS
+    )
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert jobs.recover_stale() == 1
+    job.refresh_from_db()
+    assert (job.status, len(callbacks)) == (ImportJob.Status.FAILED, 0)
+
+
+def test_a_redelivered_task_runs_a_job_whose_worker_died_instead_of_skipping_it(importer, settings):
+    settings.IMPORT_JOB_STALE_SECONDS = 120
+    long_ago = timezone.now() - datetime.timedelta(minutes=5)
+    job = make_job(importer, status=ImportJob.Status.IMPORTING, confirmed=True, heartbeat_at=long_ago, total_rows=5000)
+    ImportJob.objects.filter(pk=job.pk).update(attempts=1)
+    assert jobs.run(job.pk, in_worker=True) == ImportJob.Status.DONE
+    job.refresh_from_db()
+    assert (job.new, job.attempts, bool(job.batch_id)) == (3, 2, True)
+    assert jobs.run(job.pk, in_worker=True) == "skipped"  # done: delivered again, imports nothing
+    alive = make_job(importer, status=ImportJob.Status.IMPORTING, confirmed=True, heartbeat_at=timezone.now())
+    assert jobs.run(alive.pk, in_worker=True) == "skipped"  # still running elsewhere
 
 
 def test_retry_queues_the_failed_phase_again(client, importer, django_capture_on_commit_callbacks):
@@ -211,6 +244,6 @@ def test_the_stale_check_only_reads_when_no_job_is_stale(importer):
     # On SQLite even an UPDATE of no rows waits for the write lock of a running import.
     alive = make_job(importer, status=ImportJob.Status.PREVIEWING, heartbeat_at=timezone.now())
     with CaptureQueriesContext(connection) as queries:
-        assert jobs.fail_stale(alive.pk) == 0
-        assert jobs.fail_stale() == 0
+        assert jobs.recover_stale(alive.pk) == 0
+        assert jobs.recover_stale() == 0
     assert [query["sql"].split()[0] for query in queries] == ["SELECT", "SELECT"]

@@ -17,10 +17,11 @@ REFRESH_SECONDS = 2
 
 
 def _get_job(request, pk: int) -> ImportJob:
-    """The job if this user may see it (who started it, or an administrator); stale ones are failed first."""
+    """The job if this user may see it (who started it, or an administrator); a stale one is
+    queued again or failed first (jobs.recover_stale)."""
     if not permissions.can_import(request.user):
         raise PermissionDenied
-    jobs.fail_stale(pk)
+    jobs.recover_stale(pk)
     job = get_object_or_404(ImportJob.objects.defer("data"), pk=pk)
     if job.user_id != request.user.pk and not permissions.is_administrator(request.user):
         raise PermissionDenied

@@ -9,8 +9,11 @@ a second tab or a second web host imports once and shows the first confirm's res
 In the worker, progress is written by a helper thread on its own database connection,
 because the import itself runs in one transaction (all or nothing) whose writes nobody
 sees before it ends. A job whose worker died stops sending signs of life
-(`heartbeat_at`); it is then shown as failed, with a retry button, by the page that
-reads it and by a periodic task.
+(`heartbeat_at`); its import was rolled back with the worker, so it is simply run again:
+queued anew by the page that reads it or by a periodic task (`recover_stale`), and taken
+up by a redelivered task instead of skipped, up to MAX_ATTEMPTS runs; then it is shown as
+failed, with a retry button. A job run in a request (a small one) whose request died is
+shown as failed at once.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import time
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -38,6 +42,7 @@ HEARTBEAT_INTERVAL = 10  # seconds between signs of life when progress does not 
 WORKER_LOST = _("The worker running this import stopped. Nothing was changed; you can try again.")
 BROKER_DOWN = _("The background service is not reachable. Try again in a moment.")
 RUNNING = (ImportJob.Status.QUEUED, ImportJob.Status.PREVIEWING, ImportJob.Status.IMPORTING)
+MAX_ATTEMPTS = 3  # runs of one phase in the worker before a job whose worker keeps dying is failed
 
 
 def is_large(total_rows: int) -> bool:
@@ -80,7 +85,7 @@ def job_confirm(*, job: ImportJob) -> bool:
     with transaction.atomic():
         claimed = ImportJob.objects.filter(
             pk=job.pk, status=ImportJob.Status.PREVIEWED, confirmed=False, problems=[]
-        ).update(confirmed=True, status=ImportJob.Status.QUEUED, processed_rows=0, finished_at=None)
+        ).update(confirmed=True, status=ImportJob.Status.QUEUED, processed_rows=0, finished_at=None, attempts=0)
         if claimed and is_large(job.total_rows):
             transaction.on_commit(lambda: _enqueue(job.pk), robust=True)
     if claimed and not is_large(job.total_rows):
@@ -93,7 +98,7 @@ def job_retry(*, job: ImportJob) -> bool:
     """Run a failed job again, in the phase it failed in. False if it has not failed."""
     with transaction.atomic():
         retried = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.FAILED).update(
-            status=ImportJob.Status.QUEUED, error="", processed_rows=0, finished_at=None, heartbeat_at=None
+            status=ImportJob.Status.QUEUED, error="", processed_rows=0, finished_at=None, heartbeat_at=None, attempts=0
         )
         if retried and is_large(job.total_rows):
             transaction.on_commit(lambda: _enqueue(job.pk), robust=True)
@@ -121,21 +126,33 @@ def _stale_before() -> datetime.datetime:
     return timezone.now() - datetime.timedelta(seconds=settings.IMPORT_JOB_STALE_SECONDS)
 
 
-def fail_stale(job_id: int | None = None) -> int:
-    """Mark running jobs without a recent sign of life as failed; returns how many.
+def recover_stale(job_id: int | None = None) -> int:
+    """Jobs running without a recent sign of life: their worker (or request) died and their import
+    was rolled back with it. A worker's job is queued again, up to MAX_ATTEMPTS runs; any other is
+    marked failed. Returns how many were found.
 
-    One query when none is stale: a read, because on SQLite even an UPDATE of no rows
-    waits for a running import.
+    One query when none is stale: a read, because on SQLite even an UPDATE of no rows waits for
+    a running import.
     """
-    jobs = ImportJob.objects.filter(
+    stale = ImportJob.objects.filter(
         status__in=[ImportJob.Status.PREVIEWING, ImportJob.Status.IMPORTING], heartbeat_at__lt=_stale_before()
     )
     if job_id is not None:
-        jobs = jobs.filter(pk=job_id)
-    stale = list(jobs.values_list("pk", flat=True))  # no UPDATE follows when this is empty
-    return jobs.filter(pk__in=stale).update(
-        status=ImportJob.Status.FAILED, error=str(WORKER_LOST), finished_at=timezone.now()
-    )
+        stale = stale.filter(pk=job_id)
+    found = list(stale.values_list("pk", "total_rows", "attempts"))
+    if not found:
+        return 0
+    again = [pk for pk, total, attempts in found if is_large(total) and attempts < MAX_ATTEMPTS]
+    failed = [pk for pk, _total, _attempts in found if pk not in again]
+    with transaction.atomic():
+        for pk in again:
+            if stale.filter(pk=pk).update(status=ImportJob.Status.QUEUED, heartbeat_at=None, processed_rows=0):
+                transaction.on_commit(lambda pk=pk: _enqueue(pk), robust=True)
+        if failed:
+            stale.filter(pk__in=failed).update(
+                status=ImportJob.Status.FAILED, error=str(WORKER_LOST), finished_at=timezone.now()
+            )
+    return len(found)
 
 
 class ProgressWriter(threading.Thread):
@@ -182,16 +199,21 @@ def run(job_id: int, *, in_worker: bool = False) -> str:
     """Run the queued phase of a job (dry run, or the confirmed import) and store its report.
 
     A job that is not queued (already run, running elsewhere, failed) is skipped, so a
-    task delivered twice imports once. In the worker a helper thread writes progress and
-    signs of life while the import runs. Returns the job's new status.
+    task delivered twice imports once; but one whose run has no recent sign of life (its
+    worker died, the import was rolled back) is taken up again, up to MAX_ATTEMPTS runs.
+    In the worker a helper thread writes progress and signs of life while the import runs.
+    Returns the job's new status.
     """
     job = ImportJob.objects.filter(pk=job_id).first()
     if job is None:
         return "missing"
     running = ImportJob.Status.IMPORTING if job.confirmed else ImportJob.Status.PREVIEWING
     now = timezone.now()
-    claimed = ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.QUEUED).update(
-        status=running, started_at=now, heartbeat_at=now, processed_rows=0
+    died = Q(status=running, heartbeat_at__lt=_stale_before(), attempts__lt=MAX_ATTEMPTS)
+    claimed = (
+        ImportJob.objects.filter(pk=job_id)
+        .filter(Q(status=ImportJob.Status.QUEUED) | died)
+        .update(status=running, started_at=now, heartbeat_at=now, processed_rows=0, attempts=F("attempts") + 1)
     )
     if not claimed:
         return "skipped"
