@@ -109,6 +109,19 @@ def test_progress_page_refreshes_itself_and_offers_a_status_url(client, importer
     }
 
 
+def test_once_every_row_is_read_the_page_says_the_import_is_saving(client, importer):
+    job = make_job(
+        importer, status=ImportJob.Status.IMPORTING, confirmed=True, processed_rows=3, heartbeat_at=timezone.now()
+    )
+    client.force_login(importer)
+    status = client.get(reverse("cooperation:import-job-status", args=[job.pk])).json()
+    assert (status["running"], status["status_display"]) == (
+        True,
+        "wordt opgeslagen: alle rijen zijn gelezen en gecontroleerd",
+    )
+    assert "wordt opgeslagen" in client.get(job.get_absolute_url()).content.decode()
+
+
 def test_a_job_whose_worker_died_is_shown_failed_with_a_retry_button(client, importer, settings):
     settings.IMPORT_JOB_STALE_SECONDS = 120
     long_ago = timezone.now() - datetime.timedelta(minutes=5)
