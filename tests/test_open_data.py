@@ -141,7 +141,7 @@ def test_downloads_are_served_from_the_store_with_conditional_requests(client):
     assert svm_memberships(document)["municipality/GM0556"]["end_date"] == "2017"
     assert client.get("/downloads/popolo.json", HTTP_IF_NONE_MATCH=response["ETag"]).status_code == 304
 
-    rows = list(csv.DictReader(io.StringIO(client.get("/downloads/events.csv").content.decode())))
+    rows = list(csv.DictReader(io.StringIO(client.get("/downloads/events.csv").content.decode("utf-8-sig"))))
     assert list(rows[0]) == COLUMNS["events"]
     workbook = openpyxl.load_workbook(io.BytesIO(client.get("/downloads/partnerships.xlsx").content))
     header = [cell.value for cell in next(workbook.active.iter_rows(max_row=1))]
@@ -161,7 +161,7 @@ def test_a_missing_download_is_queued_not_built_in_the_request(client):
         cache.delete(REFRESH_LOCK)
     # Eager mode ran the task in-process, so the file is there at once.
     assert response.status_code == 200
-    assert response.content.decode().startswith("cbs_code,name,province")
+    assert response.content.startswith(b"\xef\xbb\xbfcbs_code,name,province")  # UTF-8 with BOM, as every CSV
 
 
 @pytest.mark.django_db
