@@ -23,16 +23,21 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
-# Local portal: SQLite file, Celery tasks in-process, e-mail to the console.
+# Local portal: SQLite file, a real Celery worker on kombu's filesystem broker (no service), e-mail to the
+# console; web server and worker started together from Procfile.dev by honcho.
 run: export DJANGO_DEBUG = 1
-run: export CELERY_TASK_ALWAYS_EAGER = 1
+run: export CELERY_BROKER_URL = filesystem://
 run: export DJANGO_EMAIL_BACKEND = django.core.mail.backends.console.EmailBackend
+run: export HOST := $(HOST)
+run: export PORT := $(PORT)
+run: export PATH := $(abspath $(BIN)):$(PATH)
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py load_municipalities
 	$(BIN)/python manage.py load_demo
-	@echo "Portal: http://$(HOST):$(PORT)/  admin: http://$(HOST):$(PORT)/admin/ (create a user with: $(BIN)/python manage.py createsuperuser)"
-	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+	@echo "Portal: http://$(HOST):$(PORT)/  admin: http://$(HOST):$(PORT)/admin/"
+	@echo "Create an administrator with: DJANGO_DEBUG=1 $(BIN)/python manage.py createsuperuser"
+	$(BIN)/honcho --procfile Procfile.dev start
 
 # Start PostgreSQL and Redis when they are not running (the machine has both installed).
 services:

@@ -9,7 +9,7 @@ writes an event file (CSV, as an export writes it) on those partnerships, and
 imports it into a fresh copy of the template for each measurement, each in
 its own process so that its peak memory is its own:
 
-- ours: `imports.run_import()` (the admin, the commands and Celery use it):
+- ours: `importer.run_import()` (the admin, the commands and Celery use it):
   cached lookups, the domain rules once per partnership, bulk writes with
   history;
 - plain: a `ModelResource` for Event with the library's default settings
@@ -98,7 +98,7 @@ def generate_events(rows: int, partnerships: list[tuple[str, list[str]]], seed: 
     per = max(rows // len(partnerships), 6)
     out = io.StringIO(newline="")
     writer = csv.writer(out, lineterminator="\r\n")
-    from cooperation.resources import COLUMNS
+    from cooperation.porting.columns import COLUMNS
 
     writer.writerow(COLUMNS["events"])
     written = 0
@@ -142,6 +142,7 @@ def generate_events(rows: int, partnerships: list[tuple[str, list[str]]], seed: 
                     "\n".join("Regionaal Dagblad" for _ in sources),
                     "",
                     "\n".join(f"{2000 + int(url.rsplit('/', 1)[1]) % 20}-05-01" for url in sources),
+                    "\n".join("news_article" for _ in sources),
                     "public",
                 ]
             )
@@ -203,8 +204,8 @@ def child(which: str, path: str, rows: int | None) -> None:
     from django.contrib.auth import get_user_model
     from import_export import fields, resources, widgets
 
-    from cooperation import imports
     from cooperation.models import Event, Municipality, Partnership, Pillar
+    from cooperation.porting import importer
 
     data = Path(path).read_bytes()
     if rows:
@@ -220,7 +221,7 @@ def child(which: str, path: str, rows: int | None) -> None:
     cpu_before = before.ru_utime + before.ru_stime
     started = time.perf_counter()
     if which == "ours":
-        report = imports.run_import(kind="events", data=data, filename=path, user=user, dry_run=False)
+        report = importer.run_import(kind="events", data=data, filename=path, user=user, dry_run=False)
         rows, problems, new = report.total_rows, [p.message for p in report.problems[:5]], report.new
     else:
 

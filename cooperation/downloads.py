@@ -3,7 +3,7 @@
 Files (schema version in docs/open-data.md):
 - popolo.json: the public register as Popolo (cooperation/popolo.py);
 - municipalities.csv/.xlsx, partnerships.csv/.xlsx, events.csv/.xlsx: the public register in
-  the import formats (exported by the import resources of cooperation/resources.py), so that
+  the import formats (written by the one exporter, cooperation/porting/export.py), so that
   a download can be imported elsewhere (municipalities first, then partnerships, then events).
 
 A request never builds a file: a missing one is queued and answered with 503 + Retry-After;
@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import json
 
-import tablib
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
@@ -29,8 +28,10 @@ from django.utils.http import http_date, quote_etag
 from .models import Event, Municipality, OpenDataFile, Partnership
 from .popolo import SCHEMA_VERSION as POPOLO_VERSION
 from .popolo import popolo_export
-from .resources import COLUMNS as IMPORT_COLUMNS
-from .resources import FORMAT_VERSION, EventResource, MunicipalityResource, PartnershipResource
+from .porting.columns import COLUMNS as IMPORT_COLUMNS
+from .porting.columns import FORMAT_VERSION
+from .porting.export import export_dataset, write_table
+from .queue import enqueue
 
 # The register tables: the import formats (docs/import-formats.md), whose version this is.
 REGISTER_VERSION = str(FORMAT_VERSION)
@@ -55,24 +56,20 @@ def _public_querysets() -> dict:
     }
 
 
-def register_dataset(table: str) -> tablib.Dataset:
-    """One table of the public register, exported by the import resources (cooperation/resources.py),
-    so that the download is exactly what an import reads. Costs marked internal are left blank."""
-    resource = {"municipalities": MunicipalityResource, "partnerships": PartnershipResource, "events": EventResource}
+def register_rows(table: str) -> list[list]:
+    """The rows of one table of the public register, in the import format (porting.export), so
+    that the download is exactly what an import reads. Costs marked internal are left blank."""
     queryset = _public_querysets()[table]
-    dataset = resource[table]().export(queryset)
-    dataset.title = table
+    dataset = export_dataset(table, queryset)
+    rows = [list(row) for row in dataset]
     if table == "events":
         hidden = {str(uid) for uid in queryset.filter(cost_internal=True).values_list("uid", flat=True)}
-        if hidden:
-            columns = [dataset.headers.index(name) for name in ("cost_eur", "cost_note")]
-            rows = [list(row) for row in dataset]
-            for row in rows:
-                if str(row[0]) in hidden:
-                    for column in columns:
-                        row[column] = ""
-            dataset = tablib.Dataset(*rows, headers=dataset.headers, title=table)
-    return dataset
+        columns = [dataset.headers.index(name) for name in ("cost_eur", "cost_note")]
+        for row in rows:
+            if str(row[0]) in hidden:
+                for column in columns:
+                    row[column] = ""
+    return rows
 
 
 def build_files(base_url: str) -> dict[str, tuple[bytes, str, str]]:
@@ -85,9 +82,10 @@ def build_files(base_url: str) -> dict[str, tuple[bytes, str, str]]:
         )
     }
     for table in COLUMNS:
-        dataset = register_dataset(table)
-        files[f"{table}.csv"] = (dataset.export("csv").encode("utf-8"), CONTENT_TYPES["csv"], REGISTER_VERSION)
-        files[f"{table}.xlsx"] = (dataset.export("xlsx"), CONTENT_TYPES["xlsx"], REGISTER_VERSION)
+        rows = register_rows(table)
+        for file_format in ("csv", "xlsx"):
+            content = write_table(file_format=file_format, headers=COLUMNS[table], rows=rows, title=table)
+            files[f"{table}.{file_format}"] = (content, CONTENT_TYPES[file_format], REGISTER_VERSION)
     return files
 
 
@@ -110,11 +108,9 @@ def open_data_store(*, base_url: str) -> list[str]:
 
 
 def _request_refresh() -> None:
-    from .tasks import build_open_data
-
     max_age = settings.OPEN_DATA_MAX_AGE
     if cache.add(REFRESH_LOCK, True, timeout=max(max_age // 6, 1)):
-        build_open_data.delay()
+        enqueue("build_open_data")
 
 
 def download(request, name: str):
@@ -125,7 +121,7 @@ def download(request, name: str):
     age = (timezone.now() - stored.generated_at).total_seconds() if stored else None
     if stored is None or age > settings.OPEN_DATA_MAX_AGE:
         _request_refresh()
-        # With CELERY_TASK_ALWAYS_EAGER (make run) the file exists now.
+        # With CELERY_TASK_ALWAYS_EAGER (some tests) the file exists now.
         stored = stored or OpenDataFile.objects.filter(name=name).first()
     if stored is None:
         body = {

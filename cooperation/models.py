@@ -786,9 +786,10 @@ class Notification(models.Model):
 
 
 class ImportJob(models.Model):
-    """A large import that runs in the Celery worker: first a dry run (preview), then, once
-    confirmed, the real import. The file is kept here so web and worker need no shared disk;
-    a reload, another tab or a worker restart loses nothing."""
+    """An uploaded import file: first a dry run (preview), then, once confirmed, the real import;
+    small ones run in the request, large ones in the Celery worker (`porting.jobs`). The file is
+    kept here so web hosts and workers need no shared disk; a reload, another tab, another web host
+    or a worker restart loses nothing."""
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("waiting for a worker")
@@ -816,6 +817,15 @@ class ImportJob(models.Model):
     preview = models.JSONField(_("preview of the first rows"), default=list, blank=True)
     error = models.TextField(_("error"), blank=True)
     task_id = models.CharField(_("Celery task id"), max_length=50, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    batch = models.ForeignKey(
+        "ImportBatch",
+        verbose_name=_("import batch"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
     heartbeat_at = models.DateTimeField(_("last sign of life"), null=True, blank=True)

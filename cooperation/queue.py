@@ -12,4 +12,9 @@ from celery import current_app
 
 def enqueue(name: str, *args, **options):
     """Queue `cooperation.tasks.<name>(*args)`; returns the AsyncResult. Options go to `apply_async`."""
-    return current_app.tasks[f"cooperation.tasks.{name}"].apply_async(args=args, **options)
+    tasks = current_app.tasks
+    if f"cooperation.tasks.{name}" not in tasks:
+        # A web process has not imported the tasks modules yet: Celery's autodiscovery does it (the
+        # worker does so at start), so that the lookup by name works without importing `tasks` here.
+        current_app.loader.import_default_modules()
+    return tasks[f"cooperation.tasks.{name}"].apply_async(args=args, **options)

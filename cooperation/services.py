@@ -198,3 +198,10 @@ def municipalities_load(*, current_csv: Path, mergers_csv: Path) -> dict[str, in
             relinked.append(municipality)
     Municipality.objects.bulk_update(relinked, ["merged_into"])
     return {"created": len(created), "updated": len(updated), "relinked": len(relinked)}
+
+
+def partnerships_changed(*, partnership_ids: Iterable[int], published_event_ids: Iterable[int] = ()) -> None:
+    """The one call that ends a write: rebuild what is derived of these partnerships, then queue
+    the e-mail to the followers of the events that became public."""
+    derived.rebuild_derived_many(list(partnership_ids))
+    notifications.events_notify_followers(list(published_event_ids))

@@ -13,7 +13,8 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from . import jobs, notifications
+from . import notifications
+from .porting import jobs
 
 
 def backoff_seconds(retries: int) -> int:
@@ -51,13 +52,13 @@ def send_reminders() -> int:
 @shared_task(acks_late=True)
 def run_import_job(job_id: int) -> str:
     """Run an import job's current phase: the dry run, or the confirmed import."""
-    return jobs.run(job_id)
+    return jobs.run(job_id, in_worker=True)
 
 
 @shared_task(acks_late=True)
 def fail_stale_import_jobs() -> int:
-    """Mark jobs whose worker died as failed (beat: every minute); returns how many."""
-    return jobs.fail_stale()
+    """Queue again, or mark failed, the jobs whose worker died (beat: every minute); returns how many."""
+    return jobs.recover_stale()
 
 
 @shared_task(acks_late=True)

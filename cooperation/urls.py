@@ -1,6 +1,7 @@
 from django.urls import path
 
-from . import job_views, subscription_views, views
+from . import subscription_views, views
+from .porting import job_views
 
 app_name = "cooperation"
 

@@ -276,7 +276,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {"PillarCodeEnum": "cooperation.models.Pillar.Code"},
 }
 
-# Celery: Redis in production; CELERY_TASK_ALWAYS_EAGER=1 runs tasks in-process (make run).
+# Celery: Redis in production, the filesystem transport under `make run`; CELERY_TASK_ALWAYS_EAGER=1 runs
+# tasks in-process (some tests).
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = True
@@ -305,6 +306,19 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "interval_step": 0.2,
     "interval_max": 0.2,
 }
+# `make run` needs no service: kombu's filesystem transport, messages as files under CELERY_BROKER_FOLDER
+# (default .broker/ in the project, gitignored), shared by the web server and the worker of Procfile.dev.
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    CELERY_BROKER_FOLDER = Path(os.environ.get("CELERY_BROKER_FOLDER", BASE_DIR / ".broker"))
+    for folder in ("queue", "processed", "control"):
+        (CELERY_BROKER_FOLDER / folder).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(CELERY_BROKER_FOLDER / "queue"),
+        "data_folder_out": str(CELERY_BROKER_FOLDER / "queue"),
+        "processed_folder": str(CELERY_BROKER_FOLDER / "processed"),
+        "control_folder": str(CELERY_BROKER_FOLDER / "control"),
+        "store_processed": False,
+    }
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 # Celery logs through Django's LOGGING (one format), and beat keeps its schedule state in a
 # persistent file (not /tmp, which a reboot empties): CELERY_BEAT_SCHEDULE_FILE.

@@ -21,9 +21,9 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import override_settings
 
-from cooperation import jobs
 from cooperation.demo import load_demo
 from cooperation.models import Municipality, Partnership
+from cooperation.porting import jobs
 from tests.factories import MSG, PASSWORD, SVM, make_user
 
 
@@ -193,29 +193,20 @@ def celery_worker_thread(transactional_db):
         yield worker
 
 
-def join_job_threads(timeout: float = 60.0) -> None:
-    """Wait for the eager-mode job threads, so the flush after the test finds no open transaction."""
-    for thread in threading.enumerate():
-        if thread.name.startswith("import-job-"):
-            thread.join(timeout)
-            assert not thread.is_alive(), f"{thread.name} still runs"
-
-
 @pytest.fixture
-def eager(transactional_db, settings, monkeypatch):
-    """`make run`: no worker, so jobs run in a thread of this process. Each import waits at its
-    progress reports until `poll_status` has seen one of them (at most 10 s), so a poll lands
-    mid-run on any machine; returns that event."""
-    settings.CELERY_TASK_ALWAYS_EAGER = True
+def import_held(monkeypatch):
+    """Holds a worker's import at its progress reports until the test has seen one of them (at
+    most 10 s), so that a poll lands mid-run on any machine; returns that event. The worker of
+    `celery_worker_thread` runs in this process, so it sees the patch."""
     monkeypatch.setattr(jobs, "PROGRESS_INTERVAL", 0.01)
     seen = threading.Event()
-    report = jobs._ProgressWriter.report
+    report = jobs.ProgressWriter.report
 
     def report_and_wait_to_be_seen(self, done: int, total: int) -> None:
         report(self, done, total)
         if done < total:
             seen.wait(10)
 
-    monkeypatch.setattr(jobs._ProgressWriter, "report", report_and_wait_to_be_seen)
+    monkeypatch.setattr(jobs.ProgressWriter, "report", report_and_wait_to_be_seen)
     yield seen
-    join_job_threads()
+    seen.set()

@@ -1,7 +1,6 @@
 """Large imports as jobs in a real Celery worker: preview, confirm, progress, a worker that dies."""
 
 import datetime
-import threading
 import time
 
 import pytest
@@ -12,8 +11,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from cooperation import jobs
 from cooperation.models import ImportJob, Partnership
+from cooperation.porting import jobs
 from tests.factories import partnerships_csv
 
 ROWS = 3000
@@ -64,11 +63,12 @@ def test_large_import_runs_in_the_worker_with_preview_progress_and_counts(
     assert jobs.run(job.pk) == "skipped"  # a task delivered twice imports once
 
 
-def test_a_file_with_problems_shows_them_and_cannot_be_confirmed(seeded_transactional, celery_worker_thread):
+def test_a_file_with_problems_shows_them_and_cannot_be_confirmed(seeded_transactional, celery_worker_thread, settings):
+    settings.IMPORT_BACKGROUND_THRESHOLD_ROWS = 2
     admin = get_user_model().objects.create_superuser("beheerder", "beheerder@example.org", "correct-horse-battery-9")
     data = partnerships_csv(5).replace(b",covenant,", b",no_such_form,", 1)
     with transaction.atomic():
-        job = jobs.job_create(user=admin, kind="partnerships", data=data, filename="fout.csv")
+        job = jobs.job_create(user=admin, kind="partnerships", data=data, filename="fout.csv", total_rows=5)
     wait_for_status(job, {ImportJob.Status.PREVIEWED, ImportJob.Status.FAILED})
     assert job.status == ImportJob.Status.PREVIEWED
     assert job.problems and job.problems[0]["row"]
@@ -103,6 +103,19 @@ def test_progress_page_refreshes_itself_and_offers_a_status_url(client, importer
     }
 
 
+def test_once_every_row_is_read_the_page_says_the_import_is_saving(client, importer):
+    job = make_job(
+        importer, status=ImportJob.Status.IMPORTING, confirmed=True, processed_rows=3, heartbeat_at=timezone.now()
+    )
+    client.force_login(importer)
+    status = client.get(reverse("cooperation:import-job-status", args=[job.pk])).json()
+    assert (status["running"], status["status_display"]) == (
+        True,
+        "wordt opgeslagen: alle rijen zijn gelezen en gecontroleerd",
+    )
+    assert "wordt opgeslagen" in client.get(job.get_absolute_url()).content.decode()
+
+
 def test_a_job_whose_worker_died_is_shown_failed_with_a_retry_button(client, importer, settings):
     settings.IMPORT_JOB_STALE_SECONDS = 120
     long_ago = timezone.now() - datetime.timedelta(minutes=5)
@@ -114,13 +127,46 @@ def test_a_job_whose_worker_died_is_shown_failed_with_a_retry_button(client, imp
     job.refresh_from_db()
     assert job.status == ImportJob.Status.FAILED
     assert "http-equiv" not in page and reverse("cooperation:import-job-retry", args=[job.pk]) in page
-    assert jobs.fail_stale() == 0  # the live one keeps running
+    assert jobs.recover_stale() == 0  # the live one keeps running
     alive.refresh_from_db()
     assert alive.status == ImportJob.Status.IMPORTING
 
 
+def test_a_worker_job_whose_worker_died_is_queued_again_then_failed_after_max_attempts(
+    importer, settings, django_capture_on_commit_callbacks
+):
+    settings.IMPORT_JOB_STALE_SECONDS = 120
+    long_ago = timezone.now() - datetime.timedelta(minutes=5)
+    job = make_job(importer, status=ImportJob.Status.IMPORTING, confirmed=True, heartbeat_at=long_ago, total_rows=5000)
+    ImportJob.objects.filter(pk=job.pk).update(attempts=1)
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert jobs.recover_stale() == 1
+    job.refresh_from_db()
+    assert (job.status, job.confirmed, job.error, len(callbacks)) == (ImportJob.Status.QUEUED, True, "", 1)
+    ImportJob.objects.filter(pk=job.pk).update(
+        status=ImportJob.Status.IMPORTING, heartbeat_at=long_ago, attempts=jobs.MAX_ATTEMPTS
+    )
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert jobs.recover_stale() == 1
+    job.refresh_from_db()
+    assert (job.status, len(callbacks)) == (ImportJob.Status.FAILED, 0)
+
+
+def test_a_redelivered_task_runs_a_job_whose_worker_died_instead_of_skipping_it(importer, settings):
+    settings.IMPORT_JOB_STALE_SECONDS = 120
+    long_ago = timezone.now() - datetime.timedelta(minutes=5)
+    job = make_job(importer, status=ImportJob.Status.IMPORTING, confirmed=True, heartbeat_at=long_ago, total_rows=5000)
+    ImportJob.objects.filter(pk=job.pk).update(attempts=1)
+    assert jobs.run(job.pk, in_worker=True) == ImportJob.Status.DONE
+    job.refresh_from_db()
+    assert (job.new, job.attempts, bool(job.batch_id)) == (3, 2, True)
+    assert jobs.run(job.pk, in_worker=True) == "skipped"  # done: delivered again, imports nothing
+    alive = make_job(importer, status=ImportJob.Status.IMPORTING, confirmed=True, heartbeat_at=timezone.now())
+    assert jobs.run(alive.pk, in_worker=True) == "skipped"  # still running elsewhere
+
+
 def test_retry_queues_the_failed_phase_again(client, importer, django_capture_on_commit_callbacks):
-    job = make_job(importer, status=ImportJob.Status.FAILED, confirmed=True, error="weg")
+    job = make_job(importer, status=ImportJob.Status.FAILED, confirmed=True, error="weg", total_rows=5000)
     client.force_login(importer)
     with django_capture_on_commit_callbacks() as callbacks:
         response = client.post(reverse("cooperation:import-job-retry", args=[job.pk]))
@@ -144,14 +190,26 @@ def test_the_threshold_decides_what_runs_in_the_background(settings):
     assert jobs.is_large(1001)
 
 
-def test_the_import_pages_hand_large_files_to_a_job(importer, settings, django_capture_on_commit_callbacks):
+def test_every_upload_is_a_job_small_ones_run_at_once_large_ones_in_the_worker(
+    importer, settings, django_capture_on_commit_callbacks
+):
     settings.IMPORT_BACKGROUND_THRESHOLD_ROWS = 10
-    small = jobs.job_start_if_large(user=importer, kind="partnerships", data=partnerships_csv(10), filename="a.csv")
-    assert small is None and not ImportJob.objects.exists()
     with django_capture_on_commit_callbacks() as callbacks:
-        job = jobs.job_start_if_large(user=importer, kind="partnerships", data=partnerships_csv(11), filename="b.csv")
+        small = jobs.job_start(user=importer, kind="partnerships", data=partnerships_csv(10), filename="a.csv")
+    assert (small.status, small.total_rows, small.new, small.dry_run) == ("previewed", 10, 10, True)
+    assert not callbacks and not small.task_id
+    with django_capture_on_commit_callbacks() as callbacks:
+        job = jobs.job_start(user=importer, kind="partnerships", data=partnerships_csv(11), filename="b.csv")
     assert (job.status, job.total_rows, job.user, bytes(job.data)) == ("queued", 11, importer, partnerships_csv(11))
     assert len(callbacks) == 1
+
+
+def test_a_small_confirm_claims_the_job_and_imports_in_the_request(importer):
+    job = jobs.job_start(user=importer, kind="partnerships", data=partnerships_csv(3), filename="a.csv")
+    assert jobs.job_confirm(job=job)
+    assert (job.status, job.new, job.dry_run, bool(job.batch_id)) == ("done", 3, False, True)
+    assert not jobs.job_confirm(job=job)  # a second confirm finds it claimed and imports nothing
+    assert Partnership.objects.filter(slug__startswith="achtergrond-").count() == 3
 
 
 def test_admin_upload_above_the_threshold_becomes_a_background_job(admin_client, settings):
@@ -163,74 +221,36 @@ def test_admin_upload_above_the_threshold_becomes_a_background_job(admin_client,
     assert job.total_rows == 3 and job.kind == "partnerships"
 
 
-def poll_status(client, job: ImportJob, seen: threading.Event, timeout: float = 120.0) -> list[int]:
-    """Poll the status URL like import-progress.js does until the job stops; the rows seen on the way."""
-    url = reverse("cooperation:import-job-status", args=[job.pk])
-    rows = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        status = client.get(url).json()
-        rows.append(status["processed_rows"])
-        if 0 < status["processed_rows"] < status["total_rows"]:
-            seen.set()
-        if not status["running"]:
-            job.refresh_from_db()
-            return rows
-        time.sleep(0.005)
-    raise AssertionError(f"Job still running after {timeout} s")
-
-
-def test_in_eager_mode_the_upload_returns_at_once_and_the_page_shows_the_job_progress(
-    seeded_transactional, eager, client
+def test_an_upload_through_the_admin_returns_at_once_and_the_page_shows_the_job_progress(
+    seeded_transactional, celery_worker_thread, import_held, client, settings
 ):
+    settings.IMPORT_BACKGROUND_THRESHOLD_ROWS = 1000
     admin = get_user_model().objects.create_superuser("beheerder", "beheerder@example.org", "correct-horse-battery-9")
     client.force_login(admin)
-    before = Partnership.objects.count()
     upload = SimpleUploadedFile("groot.csv", partnerships_csv(ROWS), content_type="text/csv")
-
     response = client.post(reverse("admin:cooperation_partnership_import"), {"file": upload})
     job = ImportJob.objects.get(filename="groot.csv")
     assert response.status_code == 302 and response["Location"] == job.get_absolute_url()
-    assert job.status in (ImportJob.Status.QUEUED, ImportJob.Status.PREVIEWING)  # the dry run has not finished
-
-    seen_preview = poll_status(client, job, eager)
-    assert job.status == ImportJob.Status.PREVIEWED, job.error
-    assert (job.processed_rows, job.new, job.problems, bool(job.task_id)) == (ROWS, ROWS, [], True)
-    assert any(0 < value < ROWS for value in seen_preview), f"no progress was visible while it ran: {seen_preview}"
-
-    eager.clear()
-    client.post(reverse("cooperation:import-job-confirm", args=[job.pk]))
-    seen_import = poll_status(client, job, eager)
-    assert job.status == ImportJob.Status.DONE, job.error
-    assert (job.processed_rows, job.new, job.dry_run) == (ROWS, ROWS, False)
-    assert any(0 < value < ROWS for value in seen_import), f"no progress was visible while it ran: {seen_import}"
-    assert Partnership.objects.count() == before + ROWS
-
-
-def test_a_job_running_in_this_process_is_alive_and_shows_progress_while_its_row_cannot_be_written(
-    seeded_transactional, eager, client, settings, monkeypatch
-):
-    # As on SQLite under `make run`: the import's transaction holds the write lock, so neither
-    # progress nor heartbeat reach the row, and the row looks stale at once.
-    monkeypatch.setattr(jobs._ProgressWriter, "_write", lambda self, latest: None)
-    settings.IMPORT_JOB_STALE_SECONDS = 0
-    admin = get_user_model().objects.create_superuser("beheerder", "beheerder@example.org", "correct-horse-battery-9")
-    client.force_login(admin)
-    with transaction.atomic():
-        job = jobs.job_create(
-            user=admin, kind="partnerships", data=partnerships_csv(ROWS), filename="groot.csv", total_rows=ROWS
-        )
-
-    seen = poll_status(client, job, eager)
+    url = reverse("cooperation:import-job-status", args=[job.pk])
+    seen = []
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        status = client.get(url).json()
+        seen.append(status["processed_rows"])
+        if 0 < status["processed_rows"] < status["total_rows"]:
+            import_held.set()
+        if not status["running"]:
+            break
+        time.sleep(0.01)
+    job.refresh_from_db()
     assert job.status == ImportJob.Status.PREVIEWED, job.error
     assert any(0 < value < ROWS for value in seen), f"no progress was visible while it ran: {seen}"
-    assert jobs.fail_stale() == 0
 
 
 def test_the_stale_check_only_reads_when_no_job_is_stale(importer):
     # On SQLite even an UPDATE of no rows waits for the write lock of a running import.
     alive = make_job(importer, status=ImportJob.Status.PREVIEWING, heartbeat_at=timezone.now())
     with CaptureQueriesContext(connection) as queries:
-        assert jobs.fail_stale(alive.pk) == 0
-        assert jobs.fail_stale() == 0
+        assert jobs.recover_stale(alive.pk) == 0
+        assert jobs.recover_stale() == 0
     assert [query["sql"].split()[0] for query in queries] == ["SELECT", "SELECT"]

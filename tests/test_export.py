@@ -11,7 +11,6 @@ from django.core.management.base import CommandError
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from cooperation import imports
 from cooperation.models import (
     Agreement,
     Event,
@@ -22,7 +21,8 @@ from cooperation.models import (
     Person,
     Source,
 )
-from cooperation.resources import COLUMNS
+from cooperation.porting import export, importer
+from cooperation.porting.columns import COLUMNS
 
 DATA = Path(__file__).parent / "data"
 
@@ -31,7 +31,7 @@ DATA = Path(__file__).parent / "data"
 def register(admin_user, svm, msg):
     """The reference data, the two seed cases and the example partnership with its events."""
     for kind, name in (("partnerships", "partnerships.csv"), ("events", "events.csv")):
-        report = imports.run_import(
+        report = importer.run_import(
             kind=kind, data=(DATA / name).read_bytes(), filename=name, user=admin_user, dry_run=False
         )
         assert report.ok, report.problems
@@ -64,18 +64,18 @@ def xlsx_rows(data: bytes) -> list[list]:
 
 @pytest.mark.parametrize("file_format", ["csv", "json", "xlsx"])
 def test_export_import_into_an_empty_register_export_again_gives_the_same(register, file_format):
-    exported = {kind: imports.export_file(kind=kind, file_format=file_format) for kind in imports.KINDS}
+    exported = {kind: export.export_file(kind=kind, file_format=file_format) for kind in importer.KINDS}
     members_before = memberships()
     sources_before = sorted(Source.objects.values_list("url", "title", "publisher", "author", "published_on"))
     empty_the_register()
     assert not Municipality.objects.exists()
-    for kind in imports.KINDS:
-        report = imports.run_import(
+    for kind in importer.KINDS:
+        report = importer.run_import(
             kind=kind, data=exported[kind], filename=f"{kind}.{file_format}", user=register, dry_run=False
         )
         assert report.ok, (kind, report.problems[:5])
         assert report.new == report.total_rows
-    again = {kind: imports.export_file(kind=kind, file_format=file_format) for kind in imports.KINDS}
+    again = {kind: export.export_file(kind=kind, file_format=file_format) for kind in importer.KINDS}
     if file_format == "xlsx":  # a workbook carries the moment it was written; its cells are the contract
         assert {kind: xlsx_rows(data) for kind, data in again.items()} == {
             kind: xlsx_rows(data) for kind, data in exported.items()
@@ -87,15 +87,15 @@ def test_export_import_into_an_empty_register_export_again_gives_the_same(regist
 
 
 def test_importing_an_export_again_changes_nothing(register):
-    for kind in imports.KINDS:
-        report = imports.run_import(
-            kind=kind, data=imports.export_file(kind=kind), filename="x.csv", user=register, dry_run=False
+    for kind in importer.KINDS:
+        report = importer.run_import(
+            kind=kind, data=export.export_file(kind=kind), filename="x.csv", user=register, dry_run=False
         )
         assert report.ok and report.unchanged == report.total_rows and report.batch_id is None
 
 
 def test_csv_opens_in_excel_utf8_with_bom_and_crlf(register):
-    data = imports.export_file(kind="municipalities")
+    data = export.export_file(kind="municipalities")
     assert data.startswith(b"\xef\xbb\xbf")
     text = data.decode("utf-8-sig")
     assert text.startswith(",".join(COLUMNS["municipalities"]) + "\r\n")
@@ -105,7 +105,7 @@ def test_csv_opens_in_excel_utf8_with_bom_and_crlf(register):
 
 def test_several_sources_are_one_per_line_in_each_source_column(register):
     decision = Event.objects.get(partnership__slug="voorbeeld-ict-samenwerking-fryslan", kind="withdrawal_decided")
-    data = imports.export_file(kind="events", file_format="json", queryset=Event.objects.filter(pk=decision.pk))
+    data = export.export_file(kind="events", file_format="json", queryset=Event.objects.filter(pk=decision.pk))
     [row] = json.loads(data)
     # In the order of their addresses: the newspaper's article, then the council's decision.
     assert row["source_publisher"] == "Voorbeeldkrant\nGemeente Harlingen"
@@ -132,16 +132,16 @@ def formula_event(register):
 
 def test_formula_cells_are_neutralised_in_csv_and_come_back_unchanged(formula_event, register):
     queryset = Event.objects.filter(pk=formula_event.pk)
-    data = imports.export_file(kind="events", queryset=queryset)
+    data = export.export_file(kind="events", queryset=queryset)
     [row] = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
     for name, value in FORMULAS.items():
         assert row[name] == "'" + value, name
-    report = imports.run_import(kind="events", data=data, filename="x.csv", user=register, dry_run=False)
+    report = importer.run_import(kind="events", data=data, filename="x.csv", user=register, dry_run=False)
     assert report.ok and report.unchanged == 1  # the apostrophe is taken off again
 
 
 def test_formula_cells_are_text_in_xlsx(formula_event):
-    data = imports.export_file(kind="events", file_format="xlsx", queryset=Event.objects.filter(pk=formula_event.pk))
+    data = export.export_file(kind="events", file_format="xlsx", queryset=Event.objects.filter(pk=formula_event.pk))
     sheet = load_workbook(io.BytesIO(data)).worksheets[0]
     header = [cell.value for cell in sheet[1]]
     for name, value in FORMULAS.items():
@@ -150,7 +150,7 @@ def test_formula_cells_are_text_in_xlsx(formula_event):
 
 
 def test_json_is_not_altered(formula_event):
-    data = imports.export_file(kind="events", file_format="json", queryset=Event.objects.filter(pk=formula_event.pk))
+    data = export.export_file(kind="events", file_format="json", queryset=Event.objects.filter(pk=formula_event.pk))
     assert json.loads(data)[0]["title"] == FORMULAS["title"]
 
 
@@ -160,10 +160,10 @@ def test_json_is_not_altered(formula_event):
 def test_export_data_command_writes_a_file_or_standard_output(register, tmp_path, capsys):
     target = tmp_path / "partnerships.xlsx"
     call_command("export_data", "partnerships", "--format", "xlsx", "-o", str(target))
-    assert xlsx_rows(target.read_bytes()) == xlsx_rows(imports.export_file(kind="partnerships", file_format="xlsx"))
+    assert xlsx_rows(target.read_bytes()) == xlsx_rows(export.export_file(kind="partnerships", file_format="xlsx"))
     capsys.readouterr()
     call_command("export_data", "events", "--format", "json")
-    assert json.loads(capsys.readouterr().out) == json.loads(imports.export_file(kind="events", file_format="json"))
+    assert json.loads(capsys.readouterr().out) == json.loads(export.export_file(kind="events", file_format="json"))
     with pytest.raises(CommandError, match="binair"):
         call_command("export_data", "events", "--format", "xlsx")
 
@@ -176,7 +176,7 @@ def test_admin_action_exports_the_selected_rows(admin_client, register, svm):
     )
     assert response.status_code == 200
     assert response["Content-Type"] == "text/csv; charset=utf-8"
-    assert response["Content-Disposition"].startswith('attachment; filename="events-v1-')
+    assert response["Content-Disposition"].startswith('attachment; filename="events-v1.1-')
     rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert sorted(row["uid"] for row in rows) == sorted(str(e.uid) for e in Event.objects.filter(pk__in=selected))
 
@@ -185,8 +185,8 @@ def test_admin_action_exports_the_selected_rows(admin_client, register, svm):
 def test_admin_exports_the_whole_list(admin_client, register, file_format):
     response = admin_client.get(reverse("admin:cooperation_partnership_export", args=[file_format]))
     assert response.status_code == 200
-    assert response["Content-Type"] == imports.CONTENT_TYPES[file_format]
-    assert response.content == imports.export_file(kind="partnerships", file_format=file_format) or (
+    assert response["Content-Type"] == export.CONTENT_TYPES[file_format]
+    assert response.content == export.export_file(kind="partnerships", file_format=file_format) or (
         file_format == "xlsx"
-        and xlsx_rows(response.content) == xlsx_rows(imports.export_file(kind="partnerships", file_format="xlsx"))
+        and xlsx_rows(response.content) == xlsx_rows(export.export_file(kind="partnerships", file_format="xlsx"))
     )

@@ -5,8 +5,10 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 
-from cooperation import imports, services
+from cooperation import services
 from cooperation.models import Event, ImportBatch, Municipality, Partnership, Source
+from cooperation.porting import export as exporter
+from cooperation.porting import importer, undo
 from tests.factories import admin_form_data
 
 DATA = Path(__file__).parent / "data"
@@ -110,13 +112,13 @@ def imported(admin_user, svm):
     """The example partnership and its events imported, then a change to a seed event by import."""
     reports = {}
     for kind, name in (("partnerships", "partnerships.csv"), ("events", "events.csv")):
-        reports[kind] = imports.run_import(
+        reports[kind] = importer.run_import(
             kind=kind, data=(DATA / name).read_bytes(), filename=name, user=admin_user, dry_run=False
         )
     event = svm.events.get(kind="withdrawal_decided")
-    export = imports.export_file(kind="events", queryset=Event.objects.filter(pk=event.pk)).decode("utf-8-sig")
+    export = exporter.export_file(kind="events", queryset=Event.objects.filter(pk=event.pk)).decode("utf-8-sig")
     changed = export.replace("GM0556", "GM0556;GM0622")  # Vlaardingen withdraws too
-    reports["update"] = imports.run_import(
+    reports["update"] = importer.run_import(
         kind="events", data=changed.encode(), filename="wijziging.csv", user=admin_user, dry_run=False
     )
     assert all(report.ok for report in reports.values()), reports
@@ -153,7 +155,7 @@ def test_undoing_an_update_restores_the_event_and_its_links(admin_client, import
 def test_undoing_an_import_of_new_events_deletes_them_and_their_new_sources(admin_user, imported):
     example = Partnership.objects.get(slug=EXAMPLE)
     batch = ImportBatch.objects.get(pk=imported["events"].batch_id)
-    counts = imports.import_undo(batch=batch, user=admin_user)
+    counts = undo.import_undo(batch=batch, user=admin_user)
     assert counts == {"deleted": 10, "restored": 0}
     assert not example.events.exists()
     assert not Source.objects.filter(url__startswith="https://voorbeeld.example.org/").exists()
@@ -173,7 +175,7 @@ def test_an_import_built_on_since_cannot_be_undone(admin_client, admin_user, imp
         uid=event.uid,
     )
     batch = ImportBatch.objects.get(pk=imported["events"].batch_id)
-    conflicts = imports.import_undo_conflicts(batch)
+    conflicts = undo.import_undo_conflicts(batch)
     assert len(conflicts) == 1 and "Gebeurtenis “" in conflicts[0] and "is op" in conflicts[0]
     response = admin_client.post(reverse("admin:cooperation_importbatch_undo", args=[batch.pk]), follow=True)
     assert "er is sindsdien op voortgebouwd" in response.content.decode()
@@ -183,12 +185,12 @@ def test_an_import_built_on_since_cannot_be_undone(admin_client, admin_user, imp
 def test_undoing_a_municipalities_import_restores_names_without_earlier_history(admin_user):
     """Municipalities are loaded in bulk without history; the import records their state first."""
     data = (DATA / "municipalities.csv").read_text(encoding="utf-8-sig").replace("Waadhoeke", "Waadhoeke (nieuw)")
-    report = imports.run_import(
+    report = importer.run_import(
         kind="municipalities", data=data.encode(), filename="m.csv", user=admin_user, dry_run=False
     )
     assert report.updated == 1
     assert Municipality.objects.get(cbs_code="GM1949").name == "Waadhoeke (nieuw)"
-    imports.import_undo(batch=ImportBatch.objects.get(pk=report.batch_id), user=admin_user)
+    undo.import_undo(batch=ImportBatch.objects.get(pk=report.batch_id), user=admin_user)
     assert Municipality.objects.get(cbs_code="GM1949").name == "Waadhoeke"
 
 

@@ -14,11 +14,12 @@ from django.core.management.base import CommandError
 from django.test import override_settings
 from django.urls import reverse
 
-from cooperation import derived, imports, resources
+from cooperation import derived
 from cooperation.models import (
     EditorProfile,
     Event,
     ImportBatch,
+    ImportJob,
     Membership,
     Municipality,
     Notification,
@@ -26,7 +27,10 @@ from cooperation.models import (
     Source,
     Subscription,
 )
-from cooperation.resources import COLUMNS
+from cooperation.porting import columns, files
+from cooperation.porting import export as exporter
+from cooperation.porting.columns import COLUMNS
+from cooperation.porting.importer import run_import
 
 DATA = Path(__file__).parent / "data"
 EXAMPLE = "voorbeeld-ict-samenwerking-fryslan"
@@ -56,7 +60,7 @@ def importer(admin_user):
     def run(kind: str, source, *, dry_run: bool = False, user=None, filename: str | None = None):
         data = data_file(source) if isinstance(source, str) else source
         name = filename or (source if isinstance(source, str) else f"{kind}.csv")
-        return imports.run_import(kind=kind, data=data, filename=name, user=user or admin_user, dry_run=dry_run)
+        return run_import(kind=kind, data=data, filename=name, user=user or admin_user, dry_run=dry_run)
 
     return run
 
@@ -188,12 +192,13 @@ def test_encodings_and_separators_as_excel_writes_them(importer, example, encodi
 
 def test_read_dataset_recognises_the_format_by_its_content():
     for name in ["events.csv", "events.xlsx", "events.json", "events-semicolon.csv"]:
-        dataset = imports.read_dataset(data=data_file(name), filename="upload.bin")
-        assert dataset.headers == list(COLUMNS["events"]), name
+        dataset = files.read_dataset(data=data_file(name), filename="upload.bin")
+        # The example files are of format version 1: without the optional source_kind.
+        assert dataset.headers == [column for column in COLUMNS["events"] if column != "source_kind"], name
         assert len(dataset) == 6
         assert dataset[1][dataset.headers.index("municipalities")] == "GM0080"
-    with pytest.raises(imports.ImportFileError):
-        imports.read_dataset(data=data_file("bad/old_excel.xls"), filename="events.csv")
+    with pytest.raises(files.ImportFileError):
+        files.read_dataset(data=data_file("bad/old_excel.xls"), filename="events.csv")
 
 
 # --- Rules, named by row and column ------------------------------------------------------
@@ -277,7 +282,7 @@ def test_rules_see_stored_and_imported_events_together(importer, svm, municipali
 def test_an_update_that_invalidates_a_stored_event_is_refused(importer, svm):
     # Move the signing of Schiedam, Vlaardingen and Maassluis to after Maassluis' withdrawal decision.
     signed = svm.events.get(kind="signed")
-    export = imports.export_file(kind="events", queryset=Event.objects.filter(pk=signed.pk)).decode("utf-8-sig")
+    export = exporter.export_file(kind="events", queryset=Event.objects.filter(pk=signed.pk)).decode("utf-8-sig")
     changed = export.replace(signed.date_text, "2018", 1).encode("utf-8")
     report = importer("events", changed)
     assert not report.ok
@@ -316,7 +321,7 @@ def test_a_large_file_is_written_in_batches_with_its_history(importer, example):
         event_row(kind="signed", date="2019", municipalities="GM0072;GM1949", title=f"Rij {n}") for n in range(2500)
     ]
     calls = []
-    report = imports.run_import(
+    report = run_import(
         kind="events",
         data=csv_bytes("events", rows),
         filename="groot.csv",
@@ -348,7 +353,7 @@ def test_dry_run_reports_and_writes_nothing(importer, example):
 def test_update_by_uid_changes_the_event_and_records_it(importer, svm):
     event = svm.events.get(kind="withdrawal_decided")
     version = event.version
-    export = imports.export_file(kind="events", queryset=svm.events.all()).decode("utf-8-sig")
+    export = exporter.export_file(kind="events", queryset=svm.events.all()).decode("utf-8-sig")
     assert importer("events", export.encode()).unchanged == svm.events.count()  # unchanged: nothing recorded
     assert not Event.history.filter(history_change_reason__startswith="import:").exists()
 
@@ -397,7 +402,7 @@ def test_an_editor_imports_only_into_partnerships_of_their_municipalities(import
     assert [(p.row, p.column) for p in report.problems] == [(3, "partnership")]
     assert "U mag ICT-samenwerking Maastricht en Sittard-Geleen niet wijzigen" in report.problems[0].message
     # An unchanged row of another partnership touches nothing, so a full export re-imports.
-    export = imports.export_file(kind="events").decode("utf-8-sig")
+    export = exporter.export_file(kind="events").decode("utf-8-sig")
     assert importer("events", export.encode(), user=editor).ok
 
 
@@ -506,15 +511,19 @@ def test_admin_import_previews_then_confirms(admin_client, example):
     content = response.content.decode()
     assert "6 rijen: 6 nieuw, 0 bij te werken, 0 ongewijzigd." in content
     assert not example.events.exists()
-    token = response.context["token"]
-    response = admin_client.post(url, {"token": token, "confirm": "1"}, follow=True)
+    job = response.context["job_id"]
+    assert ImportJob.objects.get(pk=job).status == ImportJob.Status.PREVIEWED  # the upload is a row, not a file
+    batches = ImportBatch.objects.count()
+    response = admin_client.post(url, {"job": job, "confirm": "1"}, follow=True)
     assert response.redirect_chain[-1][0] == reverse("admin:cooperation_event_changelist")
     assert example.events.count() == 6
     assert "geïmporteerd: 6 nieuw" in response.content.decode()
-    # The upload is gone: confirming twice does not import twice.
-    response = admin_client.post(url, {"token": token, "confirm": "1"}, follow=True)
-    assert "niet meer beschikbaar" in response.content.decode()
+    # Confirming twice does not import twice: the second confirm shows the first one's result.
+    response = admin_client.post(url, {"job": job, "confirm": "1"}, follow=True)
+    assert response.redirect_chain[-1][0] == reverse("cooperation:import-job", args=[job])
+    assert "De import is voltooid." in response.content.decode()
     assert example.events.count() == 6
+    assert ImportBatch.objects.count() == batches + 1
 
 
 @pytest.mark.parametrize("name", ["bad/broken.xlsx", "bad/events-rule-violations.csv", "bad/not_a_spreadsheet.pdf"])
@@ -523,7 +532,7 @@ def test_admin_import_of_a_bad_file_shows_the_problems(admin_client, example, na
         response = admin_client.post(reverse("admin:cooperation_event_import"), {"file": upload})
     assert response.status_code == 200
     assert response.context["report"].problems
-    assert response.context["token"] is None
+    assert response.context["job_id"] is None
     assert 'name="confirm"' not in response.content.decode()
 
 
@@ -548,7 +557,7 @@ def test_admin_changelist_offers_import_and_export(admin_client):
 
 
 def test_fast_new_instance_equals_the_models_own(db):
-    fast, slow = resources.new_instance(Event), Event()
+    fast, slow = columns.new_instance(Event), Event()
     assert {k: v for k, v in fast.__dict__.items() if k not in ("_state", "uid")} == {
         k: v for k, v in slow.__dict__.items() if k not in ("_state", "uid")
     }

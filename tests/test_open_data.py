@@ -12,10 +12,10 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from cooperation import dates, services
-from cooperation.downloads import COLUMNS, FILES, REFRESH_LOCK, open_data_store, register_dataset
+from cooperation.downloads import COLUMNS, FILES, REFRESH_LOCK, open_data_store, register_rows
 from cooperation.models import Event, OpenDataFile, Partnership
 from cooperation.popolo import popolo_date, popolo_export
-from cooperation.resources import LIST_SEPARATOR
+from cooperation.porting.columns import LIST_SEPARATOR
 from portal.celery import app
 
 SVM = "schiedam-vlaardingen-maassluis-ict"
@@ -100,24 +100,31 @@ def test_popolo_export_leaves_out_internal_data(svm, municipality):
 @pytest.mark.django_db
 def test_register_tables_have_the_import_columns_and_the_public_rows(svm):
     Event.objects.filter(partnership=svm, kind="signed").update(cost_eur=1000, cost_internal=True, cost_note="geheim")
-    events = register_dataset("events")
-    assert events.headers == [
+    assert COLUMNS["events"] == [
         "uid", "partnership", "kind", "date", "status", "municipalities", "title", "description", "pillar",
         "decided_by", "reason", "cost_eur", "cost_note", "source_url", "source_title", "source_publisher",
-        "source_author", "source_date", "visibility",
+        "source_author", "source_date", "source_kind", "visibility",
     ]  # fmt: skip
+    events = [dict(zip(COLUMNS["events"], row, strict=True)) for row in register_rows("events")]
     assert len(events) == Event.objects.public().count()
-    signed = next(row for row in events.dict if row["partnership"] == SVM and row["kind"] == "signed")
+    signed = next(row for row in events if row["partnership"] == SVM and row["kind"] == "signed")
     assert signed["date"] == "2013-04-16"
     assert sorted(signed["municipalities"].split(LIST_SEPARATOR)) == ["GM0556", "GM0606", "GM0622"]
     assert signed["cost_eur"] == "" and signed["cost_note"] == ""
     assert signed["source_title"] == "Schiedam ziet af van ICT-samenwerking met Vlaardingen"
     assert signed["source_date"] == "2019-05-08"
-    partnerships = register_dataset("partnerships")
-    assert partnerships.headers == ["slug", "name", "legal_form", "pillars", "summary", "visibility", "last_verified"]
-    assert len(partnerships) == 2
-    municipalities = register_dataset("municipalities")
-    assert municipalities.headers == ["cbs_code", "name", "province", "existed_from", "existed_until", "merged_into"]
+    assert COLUMNS["partnerships"] == [
+        "slug",
+        "name",
+        "legal_form",
+        "pillars",
+        "summary",
+        "visibility",
+        "last_verified",
+    ]
+    assert len(register_rows("partnerships")) == 2
+    assert COLUMNS["municipalities"] == ["cbs_code", "name", "province", "existed_from", "existed_until", "merged_into"]
+    municipalities = register_rows("municipalities")
     assert len(municipalities) == 1472
 
 
@@ -134,7 +141,7 @@ def test_downloads_are_served_from_the_store_with_conditional_requests(client):
     assert svm_memberships(document)["municipality/GM0556"]["end_date"] == "2017"
     assert client.get("/downloads/popolo.json", HTTP_IF_NONE_MATCH=response["ETag"]).status_code == 304
 
-    rows = list(csv.DictReader(io.StringIO(client.get("/downloads/events.csv").content.decode())))
+    rows = list(csv.DictReader(io.StringIO(client.get("/downloads/events.csv").content.decode("utf-8-sig"))))
     assert list(rows[0]) == COLUMNS["events"]
     workbook = openpyxl.load_workbook(io.BytesIO(client.get("/downloads/partnerships.xlsx").content))
     header = [cell.value for cell in next(workbook.active.iter_rows(max_row=1))]
@@ -154,7 +161,7 @@ def test_a_missing_download_is_queued_not_built_in_the_request(client):
         cache.delete(REFRESH_LOCK)
     # Eager mode ran the task in-process, so the file is there at once.
     assert response.status_code == 200
-    assert response.content.decode().startswith("cbs_code,name,province")
+    assert response.content.startswith(b"\xef\xbb\xbfcbs_code,name,province")  # UTF-8 with BOM, as every CSV
 
 
 @pytest.mark.django_db

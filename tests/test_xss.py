@@ -105,7 +105,7 @@ def test_feeds_carry_the_payload_as_escaped_text(client, poisoned):
 
 
 def test_exports_keep_the_payload_as_plain_text(poisoned):
-    from cooperation.imports import export_file
+    from cooperation.porting.export import export_file
 
     poisoned["event"].title = '=HYPERLINK("https://evil.example")' + PAYLOAD
     poisoned["event"].save()

@@ -1,5 +1,5 @@
 """An administrator imports a large file through the admin in Chromium and watches its progress,
-as under `make run`: no worker, so the job runs in a thread of the web process (eager mode)."""
+while a real Celery worker runs the job."""
 
 import re
 
@@ -13,8 +13,10 @@ ROWS = 5000
 PASSWORD = "correct-horse-battery-9"
 
 
-def test_admin_imports_5000_rows_and_watches_the_bar_reach_100_percent(page, eager, tmp_path):
-    """`eager` holds the import at its first progress report until the page has shown it running."""
+def test_admin_imports_5000_rows_and_watches_the_bar_reach_100_percent(
+    page, celery_worker_thread, import_held, tmp_path
+):
+    """`import_held` holds the import at its first progress report until the page has shown it running."""
     get_user_model().objects.create_superuser("beheerder", "beheerder@example.org", PASSWORD)
     upload = tmp_path / "groot.csv"
     upload.write_bytes(partnerships_csv(ROWS, prefix="browser"))
@@ -33,7 +35,7 @@ def test_admin_imports_5000_rows_and_watches_the_bar_reach_100_percent(page, eag
     expect(bar).to_have_attribute("max", str(ROWS))
     assert int(bar.get_attribute("value")) < ROWS
     expect(page.get_by_text("Deze pagina ververst zichzelf")).to_be_visible()
-    eager.set()  # seen: let the import run on
+    import_held.set()  # seen: let the import run on
     confirm = page.get_by_role("button", name="Import bevestigen")
     expect(confirm).to_be_visible(timeout=120_000)  # the check is done: the preview
     expect(bar).to_have_attribute("value", str(ROWS))

@@ -3,7 +3,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
-from cooperation.imports import FORMATS, KINDS, export_file
+from cooperation.porting.export import FORMATS, export_file
+from cooperation.porting.importer import KINDS
 
 
 class Command(BaseCommand):

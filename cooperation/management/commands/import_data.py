@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
-from cooperation.imports import KINDS, run_import
+from cooperation.porting.importer import KINDS, run_import
 
 
 class CommandLineUser:

@@ -7,24 +7,37 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from . import jobs, permissions
-from .models import ImportJob
+from .. import permissions
+from ..models import ImportJob
+from . import jobs
 
 REFRESH_SECONDS = 2
 
 
 def _get_job(request, pk: int) -> ImportJob:
-    """The job if this user may see it (who started it, or an administrator); stale ones are failed
-    first, and one running in this process (eager mode) shows its live progress."""
+    """The job if this user may see it (who started it, or an administrator); a stale one is
+    queued again or failed first (jobs.recover_stale)."""
     if not permissions.can_import(request.user):
         raise PermissionDenied
-    jobs.fail_stale(pk)
+    jobs.recover_stale(pk)
     job = get_object_or_404(ImportJob.objects.defer("data"), pk=pk)
     if job.user_id != request.user.pk and not permissions.is_administrator(request.user):
         raise PermissionDenied
-    return jobs.with_live_progress(job)
+    return job
+
+
+def status_display(job: ImportJob) -> str:
+    """The job's status in words; once every row is read, an import that is still writing says so
+    instead of sitting at 100 % "importing"."""
+    reading_done = job.total_rows and job.processed_rows >= job.total_rows
+    if job.status == ImportJob.Status.IMPORTING and reading_done:
+        return str(_("saving: every row is read and checked"))
+    if job.status == ImportJob.Status.PREVIEWING and reading_done:
+        return str(_("checking the rules over all rows"))
+    return str(job.get_status_display())
 
 
 def _running(job: ImportJob) -> bool:
@@ -35,7 +48,12 @@ def _running(job: ImportJob) -> bool:
 def import_job(request, pk: int):
     """3 queries (+ session, user, groups): stale check, the job, nothing else."""
     job = _get_job(request, pk)
-    context = {"job": job, "running": _running(job), "refresh_seconds": REFRESH_SECONDS}
+    context = {
+        "job": job,
+        "status_display": status_display(job),
+        "running": _running(job),
+        "refresh_seconds": REFRESH_SECONDS,
+    }
     return render(request, "cooperation/import_job.html", context)
 
 
@@ -45,7 +63,7 @@ def import_job_status(request, pk: int):
     return JsonResponse(
         {
             "status": job.status,
-            "status_display": str(job.get_status_display()),
+            "status_display": status_display(job),
             "running": _running(job),
             "processed_rows": job.processed_rows,
             "total_rows": job.total_rows,

@@ -1,0 +1,510 @@
+"""The resource of events (COLUMNS["events"]): one row per event, with its sources."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from import_export import fields
+
+from .. import dates, timeline
+from ..derived import chunks, m2m_ids
+from ..models import Event, Municipality, Partnership, Pillar, Source, Visibility
+from .base import RegisterResource
+from .bulk import create_with_history, replace_m2m
+from .columns import (
+    COLUMNS,
+    SOURCE_COLUMNS,
+    WRITE_BATCH,
+    AmountWidget,
+    ChoiceWidget,
+    EdtfWidget,
+    LookupForeignKeyWidget,
+    LookupManyToManyWidget,
+    TextWidget,
+    is_web_address,
+    new_instance,
+    parse_day,
+)
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    url: str
+    title: str
+    publisher: str
+    author: str
+    published_on: datetime.date | None
+    kind: str
+
+    @property
+    def key(self) -> tuple:
+        return ("url", self.url) if self.url else ("text", self.title, self.publisher, self.author, self.published_on)
+
+
+def source_spec(source: Source) -> SourceSpec:
+    return SourceSpec(source.url, source.title, source.publisher, source.author, source.published_on, source.kind)
+
+
+class EventResource(RegisterResource):
+    """One row per event; see COLUMNS["events"] and docs/import-formats.md."""
+
+    import_kind = "events"
+    key_column = "uid"
+    streaming = True
+
+    uid = fields.Field(attribute="uid", column_name="uid", widget=TextWidget(), readonly=True)
+    partnership = fields.Field(
+        attribute="partnership",
+        column_name="partnership",
+        widget=LookupForeignKeyWidget(Partnership, "slug", "partnership"),
+    )
+    kind = fields.Field(attribute="kind", column_name="kind", widget=ChoiceWidget(Event.Kind))
+    date = fields.Field(attribute="date_text", column_name="date", widget=EdtfWidget())
+    status = fields.Field(
+        attribute="status", column_name="status", widget=ChoiceWidget(Event.Status, default=Event.Status.HAPPENED)
+    )
+    municipalities = fields.Field(
+        attribute="municipalities",
+        column_name="municipalities",
+        widget=LookupManyToManyWidget(Municipality, "cbs_code", "municipality"),
+    )
+    title = fields.Field(attribute="title", column_name="title", widget=TextWidget())
+    description = fields.Field(attribute="description", column_name="description", widget=TextWidget())
+    pillar = fields.Field(
+        attribute="pillar", column_name="pillar", widget=LookupForeignKeyWidget(Pillar, "code", "pillar")
+    )
+    decided_by = fields.Field(
+        attribute="decided_by", column_name="decided_by", widget=ChoiceWidget(Event.DecidedBy, blank=True)
+    )
+    reason = fields.Field(attribute="reason", column_name="reason", widget=TextWidget())
+    cost_eur = fields.Field(attribute="cost_eur", column_name="cost_eur", widget=AmountWidget())
+    cost_note = fields.Field(attribute="cost_note", column_name="cost_note", widget=TextWidget())
+    source_url = fields.Field(column_name="source_url", dehydrate_method="sources_column")
+    source_title = fields.Field(column_name="source_title", dehydrate_method="sources_column")
+    source_publisher = fields.Field(column_name="source_publisher", dehydrate_method="sources_column")
+    source_author = fields.Field(column_name="source_author", dehydrate_method="sources_column")
+    source_date = fields.Field(column_name="source_date", dehydrate_method="sources_column")
+    source_kind = fields.Field(column_name="source_kind", dehydrate_method="sources_column")
+    visibility = fields.Field(
+        attribute="visibility", column_name="visibility", widget=ChoiceWidget(Visibility, default=Visibility.PUBLIC)
+    )
+
+    class Meta(RegisterResource.Meta):
+        model = Event
+        batch_size = WRITE_BATCH
+        fields = COLUMNS["events"]
+        import_order = export_order = COLUMNS["events"]
+        import_id_fields = ["uid"]
+
+    def get_queryset(self):
+        return (
+            Event.objects.select_related("partnership", "pillar")
+            .prefetch_related("municipalities", "sources")
+            .order_by("partnership__slug", "date_lower", "date_upper", "kind", "uid")
+        )
+
+    # Export -----------------------------------------------------------------------
+
+    def export_field(self, field, instance, **kwargs):
+        if field.column_name in SOURCE_COLUMNS:
+            return self.sources_column(instance, field.column_name)
+        return super().export_field(field, instance, **kwargs)
+
+    def sources_column(self, event, column: str) -> str:
+        """Several sources: one per line, the same line in every source column."""
+        specs = sorted((source_spec(s) for s in event.sources.all()), key=lambda s: (s.url, s.title))
+        attribute = {"source_date": "published_on", "source_url": "url"}.get(column, column.removeprefix("source_"))
+        values = [getattr(spec, attribute) for spec in specs]
+        values = [value.isoformat() if isinstance(value, datetime.date) else (value or "") for value in values]
+        return "" if not any(values) else "\n".join(values)
+
+    # Import -----------------------------------------------------------------------
+
+    def load_existing(self, dataset) -> None:
+        self.published: list[int] = []  # events this import publishes (see write)
+        uids = set()
+        for value in dataset["uid"]:
+            try:
+                uids.add(uuid.UUID(value.strip()))
+            except (ValueError, AttributeError):
+                continue
+        self.existing = {}
+        for chunk in chunks(sorted(uids, key=str), 10000):
+            for event in Event.objects.filter(uid__in=chunk).select_related("partnership"):
+                self.existing[event.uid] = event
+        ids = [event.pk for event in self.existing.values()]
+        self.municipality_ids = m2m_ids(Event.municipalities.through, "event_id", "municipality_id", ids)
+        self.source_ids = m2m_ids(Event.sources.through, "event_id", "source_id", ids)
+        urls = set()
+        for value in dataset["source_url"]:
+            urls.update(line.strip() for line in (value or "").splitlines() if line.strip())
+        self.sources_by_key: dict[tuple, Source] = {}
+        for chunk in chunks(sorted(urls), 10000):
+            for source in Source.objects.filter(url__in=chunk):
+                self.sources_by_key[source_spec(source).key] = source
+        for source in Source.objects.filter(url=""):
+            self.sources_by_key.setdefault(source_spec(source).key, source)
+        linked = set().union(*self.source_ids.values()) if self.source_ids else set()
+        missing = linked - {s.pk for s in self.sources_by_key.values()}
+        for chunk in chunks(sorted(missing), 10000):
+            for source in Source.objects.filter(pk__in=chunk):
+                self.sources_by_key.setdefault(source_spec(source).key, source)
+        self.source_by_pk = {s.pk: s for s in self.sources_by_key.values()}
+        self.new_sources: dict[tuple, tuple[SourceSpec, int]] = {}
+        self.sources_written: set[tuple] = set()
+        self.editable = self.editable_ids()
+        self.load_before(dataset)
+
+    def find_existing(self, row):
+        value = (row.get("uid") or "").strip()
+        if not value:
+            return None
+        try:
+            uid = uuid.UUID(value)
+        except ValueError:
+            raise ValidationError(
+                {
+                    "uid": _(
+                        "“%(value)s” is not an event uid (a UUID such as 1b4e28ba-2fa1-11d2-883f-0016d3cca427); "
+                        "leave it empty for a new event."
+                    )
+                    % {"value": value}
+                }
+            ) from None
+        self.remember_key(str(uid), self.current_row)
+        return self.existing.get(uid)
+
+    def init_instance(self, row=None):
+        event = new_instance(Event)
+        value = (row.get("uid") or "").strip()
+        if value:
+            event.uid = uuid.UUID(value)
+        return event
+
+    def read_row(self, instance, row, errors, **kwargs):
+        if "date" not in errors:
+            parsed = dates.parse_date(instance.date_text)
+            instance.date_lower, instance.date_upper, instance.date_precision = (
+                parsed.lower,
+                parsed.upper,
+                parsed.precision,
+            )
+        instance._sources = self.read_sources(row, errors)
+
+    def read_sources(self, row, errors) -> list[SourceSpec]:
+        columns = {column: row.get(column) or "" for column in SOURCE_COLUMNS}
+        if not any(columns.values()):
+            return []
+        # Several sources: one per line, the n-th line of each source column belongs to the n-th source.
+        lines = {column: value.replace("\r\n", "\n").split("\n") if value else [] for column, value in columns.items()}
+        count = max(len(values) for values in lines.values())
+        specs = []
+        for index in range(count):
+            value = {column: values[index].strip() if index < len(values) else "" for column, values in lines.items()}
+            url = value["source_url"]
+            if url and not is_web_address(url):
+                errors.setdefault("source_url", []).append(
+                    _("“%(value)s” is not a web address (https://…).") % {"value": url}
+                )
+                continue
+            try:
+                published_on = parse_day(value["source_date"])
+            except ValueError as error:
+                errors.setdefault("source_date", []).append(str(error))
+                continue
+            if not value["source_title"]:
+                errors.setdefault("source_title", []).append(_("Every source needs a title."))
+                continue
+            kind = value["source_kind"].lower()
+            if kind and kind not in Source.Kind.values:
+                errors.setdefault("source_kind", []).append(
+                    _("Unknown source kind “%(value)s”; use one of: %(kinds)s.")
+                    % {"value": value["source_kind"], "kinds": ", ".join(Source.Kind.values)}
+                )
+                continue
+            for column, limit in (("source_url", 500), ("source_title", 300)):
+                if len(value[column]) > limit:
+                    errors.setdefault(column, []).append(_("Longer than %(limit)s characters.") % {"limit": limit})
+            for column in ("source_publisher", "source_author"):
+                if len(value[column]) > 200:
+                    errors.setdefault(column, []).append(_("Longer than %(limit)s characters.") % {"limit": 200})
+            spec = SourceSpec(
+                url, value["source_title"], value["source_publisher"], value["source_author"], published_on, kind
+            )
+            if not kind:
+                # No kind given (a file of format 1.0, or an empty cell): the stored source keeps its own.
+                stored = self.sources_by_key.get(spec.key)
+                spec = dataclasses.replace(spec, kind=stored.kind if stored else Source.Kind.NEWS_ARTICLE)
+            specs.append(spec)
+        return specs
+
+    def snapshot(self, instance, stored: bool) -> dict:
+        if stored:
+            municipalities = sorted(self.municipality_ids.get(instance.pk, []))
+            sources = sorted(
+                (source_spec(self.source_by_pk[pk]) for pk in self.source_ids.get(instance.pk, [])),
+                key=lambda spec: (spec.url, spec.title),
+            )
+        else:
+            municipalities = sorted(m.pk for m in instance._m2m["municipalities"])
+            sources = sorted(instance._sources, key=lambda spec: (spec.url, spec.title))
+        return {
+            "partnership": instance.partnership_id,
+            "kind": instance.kind,
+            "date": instance.date_text,
+            "status": instance.status,
+            "municipalities": municipalities,
+            "title": instance.title,
+            "description": instance.description,
+            "pillar": instance.pillar_id,
+            "decided_by": instance.decided_by,
+            "reason": instance.reason,
+            "cost_eur": instance.cost_eur,
+            "cost_note": instance.cost_note,
+            "sources": sources,
+            "visibility": instance.visibility,
+        }
+
+    def column_of(self, attribute: str) -> str:
+        if attribute == "sources":
+            return "source_url"
+        return super().column_of(attribute)
+
+    def unchecked_fields(self):
+        # The date is checked (fast, cached) by its widget; uid by the loader.
+        return {"date_text", "uid"}
+
+    def check_row(self, instance, errors):
+        if instance.partnership_id is None and "partnership" not in errors:
+            errors.setdefault("partnership", []).append(_("Empty; give the slug of the partnership."))
+        if self.editable is not None and instance.partnership_id is not None:
+            original = self.existing.get(instance.uid)
+            touched = {instance.partnership_id, original.partnership_id if original else instance.partnership_id}
+            for partnership_id in touched - self.editable:
+                name = (
+                    instance.partnership.name
+                    if partnership_id == instance.partnership_id
+                    else original.partnership.name
+                )
+                errors.setdefault("partnership", []).append(
+                    _("You may not change %(partnership)s: none of your municipalities takes part in it.")
+                    % {"partnership": name}
+                )
+        for spec in instance._sources:
+            seen = self.new_sources.get(spec.key)
+            stored = self.sources_by_key.get(spec.key)
+            if seen is not None and seen[0] != spec:
+                errors.setdefault("source_title", []).append(
+                    _("The source %(source)s is described differently in row %(row)s.")
+                    % {"source": spec.url or spec.title, "row": seen[1]}
+                )
+            elif seen is None and (stored is None or source_spec(stored) != spec):
+                self.new_sources[spec.key] = (spec, self.current_row)
+
+    def label(self, row) -> str:
+        return " · ".join(part for part in (row.get("partnership"), row.get("kind"), row.get("date")) if part)
+
+    def save_instance(self, instance, is_create, row, **kwargs):
+        super().save_instance(instance, is_create, row, **kwargs)
+        # What the rule check needs of this row, kept after the instance is written and dropped.
+        number = self.current_row
+        municipality_ids = [m.pk for m in instance._m2m["municipalities"]]
+        facts = self.facts(instance, municipality_ids, dates.parse_date(instance.date_text), number)
+        self.row_facts[instance.partnership_id].append(facts)
+        self.row_of[facts.key] = number
+        original = self.existing.get(instance.uid)
+        if original is not None:
+            self.changed_pks.add(original.pk)
+            self.moved_from.add(original.partnership_id)
+
+    def load_before(self, dataset) -> None:
+        """The stored events of every partnership the file may touch, as they are before the import."""
+        self.row_facts: dict[int, list] = defaultdict(list)
+        self.row_of: dict[object, int] = {}
+        self.changed_pks: set[int] = set()
+        self.moved_from: set[int] = set()
+        ids = {
+            self.lookups.partnerships[slug].pk
+            for slug in {(value or "").strip() for value in dataset["partnership"]}
+            if slug in self.lookups.partnerships
+        }
+        ids |= {event.partnership_id for event in self.existing.values()}
+        self.before_facts: dict[int, list] = defaultdict(list)
+        stored = list(
+            Event.objects.filter(partnership_id__in=ids).values_list(
+                "pk",
+                "partnership_id",
+                "kind",
+                "status",
+                "date_text",
+                "date_lower",
+                "date_upper",
+                "date_precision",
+                "role",
+                "created_at",
+            )
+        )
+        links = m2m_ids(Event.municipalities.through, "event_id", "municipality_id", [values[0] for values in stored])
+        for pk, partnership_id, kind, status, text, lower, upper, precision, role, created in stored:
+            self.before_facts[partnership_id].append(
+                timeline.EventFacts(
+                    key=pk,
+                    kind=kind,
+                    status=status,
+                    date=dates.FuzzyDate(text, lower, upper, precision),
+                    municipalities=tuple(self.lookups.municipality_ref(m) for m in links.get(pk, [])),
+                    role=role,
+                    created=created,
+                )
+            )
+
+    def check_all(self) -> None:
+        """The domain rules over each touched partnership's existing and imported events together."""
+        touched = set(self.row_facts) | self.moved_from
+        if not touched:
+            return
+        names = {p.pk: p.name for p in Partnership.objects.filter(pk__in=touched).only("pk", "name")}
+        for partnership_id in sorted(touched):
+            before = self.before_facts.get(partnership_id, [])
+            after = [facts for facts in before if facts.key not in self.changed_pks]
+            after += self.row_facts.get(partnership_id, [])
+            violations = timeline.check_rules(after, names[partnership_id])
+            known = None
+            for violation in violations:
+                if violation.event_key in self.row_of:
+                    self.problems.append(
+                        (self.row_of[violation.event_key], RULE_COLUMNS[violation.code], violation.message)
+                    )
+                    continue
+                if known is None:
+                    known = {(v.event_key, v.message) for v in timeline.check_rules(before, names[partnership_id])}
+                if (violation.event_key, violation.message) not in known:
+                    self.problems.append(
+                        (
+                            None,
+                            "",
+                            _("%(message)s (An event already recorded, which this file would make invalid.)")
+                            % {"message": violation.message},
+                        )
+                    )
+
+    def facts(self, event, municipality_ids, date, row=None) -> timeline.EventFacts:
+        return timeline.EventFacts(
+            key=event.pk or ("row", row),
+            kind=event.kind,
+            status=event.status,
+            date=date,
+            municipalities=tuple(self.lookups.municipality_ref(pk) for pk in municipality_ids),
+            role=event.role,
+            created=event.created_at or datetime.datetime.max.replace(tzinfo=datetime.UTC),
+        )
+
+    def write(self, plans, now) -> None:
+        # Sources first: events link to them. A source is written once, by the first batch citing it.
+        new_sources, changed_sources = [], []
+        for plan in plans:
+            for spec in plan.instance._sources:
+                if spec.key not in self.new_sources or spec.key in self.sources_written:
+                    continue
+                self.sources_written.add(spec.key)
+                stored = self.sources_by_key.get(spec.key)
+                if stored is None:
+                    stored = Source(url=spec.url, title=spec.title, kind=spec.kind)
+                    new_sources.append(stored)
+                else:
+                    changed_sources.append(stored)
+                stored.title, stored.publisher, stored.author, stored.published_on, stored.kind = (
+                    spec.title,
+                    spec.publisher,
+                    spec.author,
+                    spec.published_on,
+                    spec.kind,
+                )
+                self.sources_by_key[spec.key] = stored
+        history = {"reason": self.batch.change_reason, "user": self.history_user(), "date": now}
+        create_with_history(Source, new_sources, {}, **history)
+        self.baseline(Source, changed_sources, now)
+        Source.objects.bulk_update(changed_sources, ["title", "publisher", "author", "published_on", "kind"])
+        self.write_history(Source, changed_sources, update=True, now=now)
+
+        def links(plan) -> dict[str, list[int]]:
+            return {
+                "municipalities": [m.pk for m in plan.m2m["municipalities"]],
+                "sources": sorted({self.sources_by_key[spec.key].pk for spec in plan.instance._sources}),
+            }
+
+        new_plans = [plan for plan in plans if plan.new]
+        new_links = [links(plan) for plan in new_plans]
+        create_with_history(
+            Event,
+            [plan.instance for plan in new_plans],
+            {name: [plan_links[name] for plan_links in new_links] for name in ("municipalities", "sources")},
+            **history,
+        )
+
+        changed_plans = [plan for plan in plans if not plan.new]
+        updated = [plan.instance for plan in changed_plans]
+        self.baseline(Event, updated, now)
+        for event in updated:
+            event.version += 1
+            event.updated_at = now
+        Event.objects.bulk_update(updated, EVENT_UPDATE_FIELDS, batch_size=WRITE_BATCH // 2)
+        changed_links = {plan.instance.pk: links(plan) for plan in changed_plans}
+        for name, stored in (("municipalities", self.municipality_ids), ("sources", self.source_ids)):
+            wanted = {pk: plan_links[name] for pk, plan_links in changed_links.items()}
+            replace_m2m(Event, name, wanted, stored=stored, new=set())
+        self.write_history(Event, updated, update=True, now=now)
+        created = [plan.instance for plan in new_plans]
+        self.touched |= {event.partnership_id for event in created + updated}
+        # Published, as for an event entered by hand: created, or changed to public.
+        self.published.extend(event.pk for event in created)
+        self.published.extend(
+            plan.instance.pk
+            for plan in changed_plans
+            if "visibility" in plan.changes and plan.instance.visibility == Visibility.PUBLIC
+        )
+        for event in updated:
+            del self.existing[event.uid]  # written: the import needs it no more
+
+    def finish(self) -> None:
+        self.touched |= self.moved_from
+        # The rule check is done: its facts are not needed for the rebuild, which reads its own.
+        self.row_facts, self.before_facts, self.row_of = {}, {}, {}
+        super().finish()
+
+    def published_events(self) -> list[int]:
+        return self.published
+
+
+EVENT_UPDATE_FIELDS = [
+    "partnership",
+    "kind",
+    "date_text",
+    "date_lower",
+    "date_upper",
+    "date_precision",
+    "status",
+    "title",
+    "description",
+    "pillar",
+    "decided_by",
+    "reason",
+    "cost_eur",
+    "cost_note",
+    "visibility",
+    "version",
+    "updated_at",
+]
+
+# The column a domain rule's problem points at.
+RULE_COLUMNS = {
+    "not_a_member": "municipalities",
+    "municipality_ceased": "date",
+    "disentanglement_without_exit": "kind",
+}
