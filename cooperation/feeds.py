@@ -4,6 +4,11 @@ Built on Django's syndication framework. The newest changes come first (by `Even
 so an edited event shows up again with its new text. A feed shows what the requester may see:
 feed readers are anonymous, so in practice the public events. Dutch by default, English with ?lang=en.
 Each feed costs 3 queries (its subject, the events with their partnerships, their municipalities).
+
+RFC 4287: the portal (as an organisation) is the author of every feed and entry; summaries are
+HTML built from escaped text (markup in a description is shown as text, line breaks are kept);
+feed ids are built on settings.PORTAL_BASE_URL, entry ids are the events' `urn:uuid`, so neither
+depends on the host a request came in on.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from django.conf import settings
 from django.contrib.syndication.views import Feed
 from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
+from django.template.defaultfilters import linebreaksbr
 from django.urls import reverse
 from django.utils import translation
 from django.utils.feedgenerator import Atom1Feed
@@ -69,6 +75,24 @@ class EventFeed(Feed):
     def feed_url(self, subject: Subject) -> str:
         return subject.feed_url
 
+    def feed_guid(self, subject: Subject) -> str:
+        # The same feed has the same id whatever host it was fetched through; English is another feed.
+        language = translation.get_language()
+        suffix = "" if language == settings.LANGUAGE_CODE else f"?lang={language}"
+        return f"{settings.PORTAL_BASE_URL}{subject.feed_url}{suffix}"
+
+    def author_name(self) -> str:
+        return _("ICT cooperation portal")
+
+    def author_link(self) -> str:
+        return f"{settings.PORTAL_BASE_URL}/"
+
+    def item_author_name(self) -> str:
+        return _("ICT cooperation portal")
+
+    def item_author_link(self) -> str:
+        return f"{settings.PORTAL_BASE_URL}/"
+
     def items(self, subject: Subject):
         return subject.events
 
@@ -83,7 +107,8 @@ class EventFeed(Feed):
             names,
             event.description,
         ]
-        return "\n".join(line for line in lines if line)
+        # Atom1Feed writes the summary as type="html": escape the text, keep its line breaks.
+        return linebreaksbr("\n".join(line for line in lines if line), autoescape=True)
 
     def item_link(self, event: Event) -> str:
         return event.get_absolute_url()

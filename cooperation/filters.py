@@ -44,6 +44,10 @@ SORTS = [
 
 
 class YearField(forms.IntegerField):
+    # A text box with a numeric keyboard (GOV.UK advice): type="number" cannot show back a wrong value
+    # such as "abc" beside its error message without making the page invalid HTML.
+    widget = forms.TextInput(attrs={"inputmode": "numeric"})
+
     def __init__(self, **kwargs):
         super().__init__(min_value=YEAR_MIN, max_value=YEAR_MAX, **kwargs)
 

@@ -11,6 +11,11 @@ that covers its whole range (autumn 2016 → 2016, December 2010 ~ → 2010-12);
 several years becomes the year of its earliest bound as a start and of its latest bound as an
 end ("ended by then"). The EDTF text stays alongside, in `start_date_edtf` / `end_date_edtf`
 (memberships) and `founding_date_edtf` / `dissolution_date_edtf` (partnerships).
+
+Sources are Popolo links (`link.json`: a `url` is required). A source without a URL (a council
+decision on paper, a newspaper article not online) cannot be one: it is described in
+`source_notes` (title, publisher or author, date) beside `sources`. The export validates against
+the official Popolo 1.0.1 schemas (tests/data/popolo/, checked in tests/test_conformance.py).
 """
 
 from __future__ import annotations
@@ -40,22 +45,24 @@ def popolo_date(fuzzy: dates.FuzzyDate | None, side: str) -> str | None:
     return f"{(upper if side == 'end' else lower).year:04d}"
 
 
-def _source(source: Source) -> dict:
+def _note(source: Source) -> str:
     parts = [source.title, source.publisher or source.author]
     if source.published_on:
         parts.append(source.published_on.isoformat())
-    link = {"note": ", ".join(part for part in parts if part)}
-    if source.url:
-        link["url"] = source.url
-    return link
+    return ", ".join(part for part in parts if part)
 
 
-def _sources(events) -> list[dict]:
+def _sources(events) -> dict[str, list]:
+    """`sources` (Popolo links, those with a URL) and `source_notes` (the others, described) of the events."""
     seen: dict[int, Source] = {}
     for event in events:
         for source in event.sources.all():
             seen.setdefault(source.pk, source)
-    return [_source(source) for source in seen.values()]
+    cited = {"sources": [{"url": s.url, "note": _note(s)} for s in seen.values() if s.url]}
+    notes = [_note(s) for s in seen.values() if not s.url]
+    if notes:
+        cited["source_notes"] = notes
+    return cited
 
 
 def _municipality(municipality: Municipality, base_url: str) -> dict:
@@ -100,6 +107,9 @@ def popolo_export(base_url: str) -> dict:
             facts = [timeline.facts_from_event(event) for event in public_events]
             derived = [m for m in timeline.derive_memberships(facts) if m.state != "planned"]
             by_pk = {m.pk: m for event in public_events for m in event.municipalities.all()}
+            # Membership ids are positions: order by what the data says (start, CBS code), not by
+            # database ids, so the same register gives the same ids in another portal.
+            derived.sort(key=lambda m: (m.start.lower or datetime.date.max, by_pk[m.municipality.pk].cbs_code))
             organization_id = f"partnership/{partnership.slug}"
             starts = sorted((m.start for m in derived), key=lambda d: d.lower or datetime.date.max)
             ends = sorted((m.end for m in derived if m.end), key=lambda d: d.upper or datetime.date.min)
@@ -111,7 +121,7 @@ def popolo_export(base_url: str) -> dict:
                 "pillars": [pillar.code for pillar in partnership.pillars.all()],
                 "status": timeline.derive_status(facts),
                 "links": [{"url": base_url + partnership.get_absolute_url(), "note": "ICT cooperation portal"}],
-                "sources": _sources(public_events),
+                **_sources(public_events),
             }
             if partnership.summary:
                 organization["description"] = partnership.summary
@@ -136,7 +146,7 @@ def popolo_export(base_url: str) -> dict:
                     "start_date_edtf": membership.start.text,
                     "end_date_edtf": membership.end.text if membership.end else "",
                     "end_reason": membership.ended_by,
-                    "sources": _sources(step.event for step in steps if step is not None),
+                    **_sources(step.event for step in steps if step is not None),
                 }
                 if popolo_date(membership.start, "start"):
                     record["start_date"] = popolo_date(membership.start, "start")

@@ -58,7 +58,7 @@ def test_popolo_export_of_the_seed_cases_has_maassluis_leaving():
     assert maassluis["end_date_edtf"] == "2016-23/2017"
     assert maassluis["end_reason"] == "withdrawn"
     assert maassluis["state"] == "ended"
-    assert maassluis["sources"][0]["note"].startswith("Schiedam ziet af van ICT-samenwerking met Vlaardingen")
+    assert maassluis["source_notes"][0].startswith("Schiedam ziet af van ICT-samenwerking met Vlaardingen")
     # Schiedam and Vlaardingen had not left when the partnership's termination was decided.
     assert "end_date" not in memberships["municipality/GM0606"]
     organizations = {o["id"]: o for o in document["organizations"]}
