@@ -14,6 +14,8 @@ from django.urls import Resolver404, resolve, reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
+from .oidc import end_session_origin
+
 OIDC_BACKEND = "accounts.oidc.OIDCBackend"
 OPEN_URL_NAMES = (
     "second-factor",
@@ -60,3 +62,25 @@ class SecondFactorMiddleware:
             return resolve(request.path_info).url_name in OPEN_URL_NAMES
         except Resolver404:
             return False
+
+
+class ProviderSignOutCSPMiddleware:
+    """Lets the sign-out form of a session from the identity provider continue to the provider.
+
+    The sign-out button is a form posting to the portal, which redirects to the provider's
+    end_session_endpoint; browsers hold such a redirect to the page's CSP `form-action`, so
+    pages shown to these sessions allow that one origin too. Sits after django-csp's middleware.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if request.session.get(BACKEND_SESSION_KEY) == OIDC_BACKEND and request.session.get("oidc_id_token"):
+            origin = end_session_origin()
+            if origin:
+                update = dict(getattr(response, "_csp_update", None) or {})
+                update["form-action"] = [*update.get("form-action", []), origin]
+                response._csp_update = update
+        return response

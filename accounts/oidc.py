@@ -18,7 +18,7 @@ import hashlib
 import logging
 import re
 from dataclasses import dataclass
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import jwt
 import requests
@@ -358,6 +358,20 @@ def provider_logout_url(request) -> str | None:
         }
     )
     return f"{endpoint}{'&' if '?' in endpoint else '?'}{query}"
+
+
+def end_session_origin() -> str | None:
+    """The origin (scheme://host:port) of the provider's end_session_endpoint, if any."""
+    if not oidc_enabled():
+        return None
+    try:
+        endpoint = discovery().get("end_session_endpoint")
+    except ProviderError:
+        return None
+    if not endpoint:
+        return None
+    parts = urlsplit(endpoint)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 @require_POST

@@ -223,6 +223,10 @@ MIDDLEWARE.insert(
     MIDDLEWARE.index("django_otp.middleware.OTPMiddleware") + 1, "accounts.middleware.SecondFactorMiddleware"
 )
 AUTHENTICATION_BACKENDS.append("accounts.oidc.OIDCBackend")
+# Signing out of a provider session continues at the provider: pages allow its origin in form-action.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("csp.middleware.CSPMiddleware") + 1, "accounts.middleware.ProviderSignOutCSPMiddleware"
+)
 # Local accounts need a second factor (TOTP or a recovery code) in production mode.
 PORTAL_REQUIRE_2FA = env_bool("PORTAL_REQUIRE_2FA", not DEBUG)
 OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "ICT-samenwerking")

@@ -259,6 +259,8 @@ def test_a_provider_that_calls_itself_another_issuer_is_refused(client, oidc):
 def test_signing_out_ends_the_session_at_the_provider(client, oidc):
     sign_in(client, oidc, "sub-out", {"roles": ["viewer"]})
     id_token = client.session["oidc_id_token"]
+    # The sign-out form may continue to the provider (CSP form-action), for this session only.
+    assert f"form-action 'self' {oidc.url}" in client.get("/")["Content-Security-Policy"]
     response = client.post(reverse("logout"))
     location = urlparse(response["Location"])
     assert f"{location.scheme}://{location.netloc}{location.path}" == f"{oidc.url}/oauth2/end_session"
@@ -270,6 +272,8 @@ def test_signing_out_ends_the_session_at_the_provider(client, oidc):
 
 def test_a_local_account_signs_out_here_only(client, admin_user, oidc):
     client.force_login(admin_user)
+    policy = client.get("/")["Content-Security-Policy"]
+    assert "form-action 'self'" in policy and oidc.url not in policy
     assert client.post(reverse("logout"))["Location"] == "/"
 
 
