@@ -78,7 +78,10 @@ def discovery() -> dict:
 
 
 def claim(claims: dict, path: str):
-    """A claim by name, or by a dotted path into nested claims (`realm_access.roles`)."""
+    """A claim by name (Entra's `extn.gemeente` included), or by a dotted path into nested
+    claims (Keycloak's `realm_access.roles`)."""
+    if path in claims:
+        return claims[path]
     value = claims
     for part in path.split("."):
         if not isinstance(value, dict):

@@ -19,6 +19,7 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import StaffIdentity
+from accounts.oidc import roles_from_claims
 from cooperation import permissions
 from cooperation.models import EditorProfile
 from tests.oidc_provider import running_provider
@@ -172,6 +173,14 @@ def test_roles_and_municipalities_from_nested_claims_and_other_values(client, oi
     sign_in(client, oidc, "sub-keycloak", claims)
     user = StaffIdentity.objects.get(sub="sub-keycloak").user
     assert roles_of(user) == {"editor"} and codes_of(user) == {"GM0622"}
+
+
+def test_a_claim_name_with_a_dot_is_taken_whole(db, settings):
+    """Entra ID sends directory extension attributes as `extn.<name>`."""
+    settings.OIDC_MUNICIPALITIES_CLAIM = "extn.gemeente"
+    grant = roles_from_claims({"roles": "editor", "extn.gemeente": ["GM0606", "GM0000"]})
+    assert grant.roles == {"editor"} and grant.municipality_codes == ("GM0606",)
+    assert grant.unknown_codes == ("GM0000",)
 
 
 # --- what is refused ---
