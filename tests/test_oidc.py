@@ -6,6 +6,9 @@ played by `requests` (to the provider) and Django's test client (to the portal).
 """
 
 import base64
+import os
+import subprocess
+import sys
 import time
 from urllib.parse import parse_qs, urlparse
 
@@ -423,3 +426,14 @@ def test_under_make_run_a_local_account_needs_no_second_factor(client, admin_use
     settings.PORTAL_REQUIRE_2FA = False
     password_sign_in(client, admin_user)
     assert client.get("/admin/").status_code == 200
+
+
+@pytest.mark.parametrize(("debug", "expected"), [("0", "True"), ("1", "False")])
+def test_the_second_factor_is_required_by_default_in_production_mode_only(debug, expected):
+    env = {**os.environ, "DJANGO_DEBUG": debug, "DJANGO_SECRET_KEY": "x" * 60}
+    env.pop("PORTAL_REQUIRE_2FA", None)
+    code = "from django.conf import settings; print(settings.PORTAL_REQUIRE_2FA)"
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip().splitlines()[-1] == expected
