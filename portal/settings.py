@@ -215,6 +215,52 @@ AXES_ENABLE_ACCESS_FAILURE_LOG = True
 AXES_IPWARE_PROXY_COUNT = env_int("AXES_PROXY_COUNT", 0)
 AXES_VERBOSE = False
 
+# --- Staff sign-in: OpenID Connect through the organisation, a second factor for local accounts ---
+# (accounts/; docs/security.md "Sign-in", docs/operations.md "Sign in through your organisation").
+INSTALLED_APPS += ["django_otp", "django_otp.plugins.otp_totp", "django_otp.plugins.otp_static", "accounts"]
+# After authentication: django-otp marks a session verified; ours sends a local account that has
+# not passed its second factor to that step, whatever URL it asks for (the admin included).
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+    "django_otp.middleware.OTPMiddleware",
+)
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django_otp.middleware.OTPMiddleware") + 1, "accounts.middleware.SecondFactorMiddleware"
+)
+AUTHENTICATION_BACKENDS.append("accounts.oidc.OIDCBackend")
+# Signing out of a provider session continues at the provider: pages allow its origin in form-action.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("csp.middleware.CSPMiddleware") + 1, "accounts.middleware.ProviderSignOutCSPMiddleware"
+)
+# Local accounts need a second factor (TOTP or a recovery code) in production mode.
+PORTAL_REQUIRE_2FA = env_bool("PORTAL_REQUIRE_2FA", not DEBUG)
+OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "ICT-samenwerking")
+# OpenID Connect (mozilla-django-oidc): on when OIDC_ISSUER is set; endpoints come from the issuer's
+# discovery document (accounts/oidc.py), the rest from the environment.
+OIDC_ISSUER = os.environ.get("OIDC_ISSUER", "").strip()
+OIDC_RP_CLIENT_ID = os.environ.get("OIDC_CLIENT_ID", "").strip()
+OIDC_RP_CLIENT_SECRET = os.environ.get("OIDC_CLIENT_SECRET", "")
+if OIDC_ISSUER and not (OIDC_ISSUER.startswith("https://") or DEBUG):
+    raise ImproperlyConfigured("OIDC_ISSUER must be an https:// address in production.")
+if OIDC_ISSUER and not OIDC_RP_CLIENT_ID:
+    raise ImproperlyConfigured("OIDC_ISSUER is set but OIDC_CLIENT_ID is not: set both, or neither.")
+OIDC_RP_SCOPES = os.environ.get("OIDC_SCOPES", "openid email profile")
+OIDC_RP_SIGN_ALGO = os.environ.get("OIDC_SIGN_ALGORITHM", "RS256")
+OIDC_USE_PKCE = True
+OIDC_STORE_ID_TOKEN = True  # the id_token_hint for signing out at the provider
+OIDC_TIMEOUT = env_int("OIDC_TIMEOUT_SECONDS", 10)
+OIDC_AUTHENTICATION_CALLBACK_URL = "oidc-callback"
+OIDC_REDIRECT_REQUIRE_HTTPS = not DEBUG
+# Claim mapping: the claim holding the roles (dotted for nested claims, e.g. realm_access.roles),
+# which of its values mean which role, and the claim with an editor's municipality CBS codes.
+OIDC_ROLES_CLAIM = os.environ.get("OIDC_ROLES_CLAIM", "roles")
+OIDC_ROLE_VALUES = {
+    "viewer": env_list("OIDC_ROLE_VIEWER", ["viewer"]),
+    "editor": env_list("OIDC_ROLE_EDITOR", ["editor"]),
+    "administrator": env_list("OIDC_ROLE_ADMIN", ["admin"]),
+}
+OIDC_MUNICIPALITIES_CLAIM = os.environ.get("OIDC_MUNICIPALITIES_CLAIM", "gemeente")
+
 # Content-Security-Policy (django-csp): no inline scripts, nothing from other origins.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {

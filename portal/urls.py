@@ -1,18 +1,24 @@
 from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from accounts import oidc as accounts_oidc
+from accounts import views as accounts_views
 from cooperation import views as cooperation_views
 
 # Open data (API, feeds, calendars, downloads) has no language prefix.
 urlpatterns = [path("", include("cooperation.api_urls"))]
+# The redirect URI registered at the identity provider: one address whatever the language.
+urlpatterns += [
+    path("accounts/organisation/callback/", accounts_oidc.OIDCCallbackView.as_view(), name="oidc-callback"),
+]
 
 urlpatterns += i18n_patterns(
     path("admin/audit/", cooperation_views.audit, name="audit"),
+    path("admin/login/", accounts_views.admin_login, name="admin-login"),
+    path("admin/logout/", accounts_oidc.logout, name="admin-logout"),
     path("admin/", admin.site.urls),
-    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/", include("accounts.urls")),
     path("", include("cooperation.urls")),
     prefix_default_language=False,
 )
