@@ -60,6 +60,7 @@ _DEPENDENCIES = [
     "templates/cooperation/_map_municipality.html",
     "templates/cooperation/_map_country.html",
     "templates/cooperation/_map_defs.html",
+    "templates/cooperation/_map_inset.html",
     "locale/nl/LC_MESSAGES/django.mo",
 ]
 

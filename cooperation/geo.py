@@ -74,36 +74,46 @@ def decode_arcs(topology: dict) -> list[list[Point]]:
     return arcs
 
 
+def _distance2(point: Point, a: Point, b: Point) -> float:
+    """Squared distance of `point` to the line through a and b (to a itself when a = b)."""
+    (px, py), (ax, ay), (bx, by) = point, a, b
+    dx, dy = bx - ax, by - ay
+    length2 = dx * dx + dy * dy
+    if length2 == 0:
+        return (px - ax) ** 2 + (py - ay) ** 2
+    cross = (px - ax) * dy - (py - ay) * dx
+    return cross * cross / length2
+
+
 def simplify(points: Sequence[Point], tolerance: float) -> list[Point]:
     """Douglas-Peucker: keep the ends and every point farther than `tolerance` from the chord.
 
-    A closed arc (first point = last) keeps at least a triangle: it is split at the point
-    farthest from its start and each half simplified on its own.
+    A closed arc (first point = last) keeps at least a triangle: it is cut at the point farthest
+    from its start and at the point farthest from that chord, and each part simplified on its own.
     """
     count = len(points)
     if count < 3 or tolerance <= 0:
         return list(points)
-    if points[0] == points[-1]:
-        start_x, start_y = points[0]
-        far = max(range(1, count - 1), key=lambda i: (points[i][0] - start_x) ** 2 + (points[i][1] - start_y) ** 2)
-        return simplify(points[: far + 1], tolerance)[:-1] + simplify(points[far:], tolerance)
+    if points[0] == points[-1] and count > 3:
+        # Split at the point farthest from the start and at the point farthest from that chord.
+        far = max(range(1, count - 1), key=lambda i: _distance2(points[i], points[0], points[0]))
+        third = max(
+            (i for i in range(1, count - 1) if i != far), key=lambda i: _distance2(points[i], points[0], points[far])
+        )
+        cuts = sorted({0, far, third, count - 1})
+        result = [points[0]]
+        for first, last in zip(cuts, cuts[1:], strict=False):
+            result += simplify(points[first : last + 1], tolerance)[1:]
+        return result
     keep = [False] * count
     keep[0] = keep[-1] = True
     limit = tolerance * tolerance
     stack = [(0, count - 1)]
     while stack:
         first, last = stack.pop()
-        (ax, ay), (bx, by) = points[first], points[last]
-        dx, dy = bx - ax, by - ay
-        length2 = dx * dx + dy * dy
         best, index = 0.0, -1
         for i in range(first + 1, last):
-            px, py = points[i]
-            if length2 == 0:
-                distance2 = (px - ax) ** 2 + (py - ay) ** 2
-            else:
-                cross = (px - ax) * dy - (py - ay) * dx
-                distance2 = cross * cross / length2
+            distance2 = _distance2(points[i], points[first], points[last])
             if distance2 > best:
                 best, index = distance2, i
         if index >= 0 and best > limit:

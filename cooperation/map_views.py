@@ -106,13 +106,22 @@ def shade_of(value: int, classes) -> int:
     return next((shade for low, high, shade in classes if low <= value <= high), 0)
 
 
-def _frame() -> dict:
+def _view(codes, **kwargs) -> dict:
+    """The view box framing `codes`, and when it is not the whole country a locator inset: the
+    country in the top left corner (28% of the view's width) with the view marked on it."""
     frame = geo.map_data().frame
-    return {"width": frame.width, "height": frame.height}
-
-
-def _view_box(codes, **kwargs) -> str:
-    return " ".join(str(n) for n in geo.view_box(codes, **kwargs))
+    x, y, width, height = geo.view_box(codes, **kwargs)
+    view = {"view_box": f"{x} {y} {width} {height}", "frame": {"width": frame.width, "height": frame.height}}
+    if width < frame.width:
+        inset_width = round(width * 0.28)
+        view["inset"] = {
+            "x": x,
+            "y": y,
+            "width": inset_width,
+            "height": round(inset_width * frame.height / frame.width),
+            "window": {"x": x, "y": y, "width": width, "height": height},
+        }
+    return view
 
 
 @dataclass
@@ -235,8 +244,7 @@ def partnership_map(members: list[MapMember], params) -> dict:
         "map_groups": [(state, STATE_LABELS[state], groups[state]) for state in STATES if groups[state]],
         "map_later": groups["later"],
         "map_off_map": groups["off-map"],
-        "map_view_box": _view_box([a.code for a in shown] or [m.area for m in members if m.area]),
-        "map_frame": _frame(),
+        "map_view": _view([a.code for a in shown] or [m.area for m in members if m.area], minimum=350),
         "map_credit": geo.CREDIT,
         "map_states": [(state, STATE_LABELS[state]) for state in STATES],
     }
@@ -301,10 +309,7 @@ def municipality_map(user, municipality) -> dict:
         "partners": partners,
         "unplaced": sorted(via.get("", ())),
         "classes": classes,
-        "view_box": _view_box([own_area.code] if own_area else [], minimum=800)
-        if not partners
-        else _view_box([a.code for a in partners if a.path] + ([own_area.code] if own_area else [])),
-        "frame": _frame(),
+        "view": _view([a.code for a in partners if a.path] + ([own_area.code] if own_area else [])),
         "credit": geo.CREDIT,
     }
 
@@ -420,8 +425,7 @@ def country_map(request):
             "filters": filters,
             "order": order,
             "query": {name: value for name, value in request.GET.items() if name in MAP_FILTERS and value},
-            "view_box": _view_box([]),
-            "frame": _frame(),
+            "view": _view([]),
             "credit": geo.CREDIT,
         }
         return render_to_string("cooperation/_map_country.html", context, request=request)
