@@ -10,7 +10,7 @@ the Dutch RD system (EPSG:28992, metres, y grows northwards), so no projection i
 3. `shapes()`: arcs -> closed rings -> polygons (outer ring first, then holes) per municipality.
 4. `svg_path()`: rings -> SVG path data in the map frame: RD metres / UNIT, y flipped.
 
-Everything is pure. `map_data()` does the work once per process (about 50 ms) and
+Everything is pure. `map_data()` does the work once per process (a fraction of a second) and
 `path()` caches each municipality's path data; nothing is decoded per request.
 """
 

@@ -430,10 +430,13 @@ def country_map(request):
         }
         return render_to_string("cooperation/_map_country.html", context, request=request)
 
+    fields = [form[name] for name in MAP_FILTERS]
     context = {
         "form": form,
         "filters": filters,
-        "fields": [form[name] for name in MAP_FILTERS],
+        "fields": fields,
+        # Only this page's filters are reported; the list's other parameters are ignored here.
+        "has_errors": any(field.errors for field in fields),
         "body_html": fragments.cached(key, build),
     }
     return render(request, "cooperation/map.html", context)

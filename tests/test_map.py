@@ -6,8 +6,10 @@ import re
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.staticfiles.storage import staticfiles_storage
 from django.core.management import call_command
 from django.db import connection
+from django.test import RequestFactory, override_settings
 from django.test.utils import CaptureQueriesContext
 
 from cooperation import geo, map_views, services
@@ -114,6 +116,34 @@ def test_the_static_outline_is_built_from_the_boundaries_and_carries_the_credit(
     assert CREDIT in svg and svg.count("<path id=") == 342
 
 
+@pytest.fixture
+def collected(tmp_path, settings):
+    settings.STATIC_ROOT = tmp_path
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    }
+    call_command("collectstatic", "--noinput", verbosity=0)
+    return tmp_path
+
+
+@pytest.mark.django_db
+def test_the_country_is_one_static_file_cached_for_a_year_that_every_map_uses(collected, client):
+    from whitenoise.middleware import WhiteNoiseMiddleware
+
+    url = staticfiles_storage.url("map/gemeenten.svg")
+    assert url != "/static/map/gemeenten.svg"  # a hashed name
+    with override_settings(DEBUG=False, WHITENOISE_AUTOREFRESH=False):
+        middleware = WhiteNoiseMiddleware(lambda request: None)
+    response = middleware(RequestFactory().get(url, HTTP_ACCEPT_ENCODING="gzip"))
+    assert response.status_code == 200 and response.headers["Content-Encoding"] == "gzip"
+    assert "max-age=315360000" in response.headers["Cache-Control"]
+    assert "immutable" in response.headers["Cache-Control"]
+    response.close()
+    for page in (SVM_URL, "/municipalities/GM0606/", "/kaart/"):
+        assert f'<image href="{url}"' in client.get(page).content.decode()
+
+
 # --- Areas of former municipalities ------------------------------------------------------------
 
 
@@ -187,6 +217,30 @@ class TestPartnershipMap:
         page = text(client.get(MSG_URL))
         assert highlighted(page) == {"GM0935": "active", "GM1883": "active"}
         assert CREDIT in map_of(page)
+
+    def test_planned_members_and_municipalities_only_named_in_a_plan(self, client, msg, municipality):
+        source = Source.objects.create(title="Plan", url="https://example.org/plan")
+        services.event_record(
+            partnership=msg,
+            kind="joined",
+            status="planned",
+            date_text="2027",
+            municipalities=[municipality("GM0917")],
+            sources=[source],
+        )
+        services.event_record(
+            partnership=msg,
+            kind="study_commissioned",
+            status="planned",
+            date_text="",
+            municipalities=[municipality("GM0983")],
+            sources=[source],
+        )
+        page = text(client.get(MSG_URL))
+        assert highlighted(page) == {"GM0935": "active", "GM1883": "active", "GM0917": "planned", "GM0983": "plan"}
+        assert "Heerlen: gepland lid" in titles(page) and "Venlo: alleen genoemd in een plan" in titles(page)
+        in_words = r"<dt>Alleen genoemd in een plan</dt>\s*<dd><a href=\"/municipalities/GM0983/\">Venlo</a>"
+        assert re.search(in_words, page)
 
     def test_the_year_selector_redraws_membership_as_of_that_year(self, client):
         in_2015 = text(client.get(SVM_URL + "?year=2015"))
@@ -331,6 +385,8 @@ class TestCountryMap:
         page = text(client.get("/kaart/?pillar=nonsense&year=abc"))
         assert "Sommige filters konden niet worden gebruikt" in page
         assert table_counts(page)["Schiedam"] == 1
+        # The list's other parameters are not this page's filters: ignored without a message.
+        assert "Sommige filters" not in text(client.get("/kaart/?municipality=GM0606&status=bogus"))
 
     def test_the_table_sorts_by_get_parameter(self, client):
         by_count = list(table_counts(text(client.get("/kaart/"))))
