@@ -1,6 +1,7 @@
 """The benchmark suite: the public pages, the API and a feed through a real server, on small and large data.
 
     make bench            # or: .venv/bin/python bench/run.py [--fresh] [--quick] [--skip-import]
+                          # one page alone: bench/run.py --only "national map" --size small
 
 For each size (small first, then large) it prepares a PostgreSQL database (`portal_bench_small`,
 `portal_bench_large`: migrated, municipalities, the demo, `generate_data --size ...`; kept between
@@ -41,6 +42,8 @@ PYTHON = str(ROOT / ".venv" / "bin" / "python")
 GUNICORN = str(ROOT / ".venv" / "bin" / "gunicorn")
 SERVER = os.environ.get("BENCH_DATABASE_SERVER", "postgres://postgres@127.0.0.1:5432")
 CACHE_URL = os.environ.get("BENCH_CACHE_URL", "redis://127.0.0.1:6379/13")
+# Databases are named <prefix>_small and <prefix>_large.
+DATABASE_PREFIX = os.environ.get("BENCH_DATABASE_PREFIX", "portal_bench")
 HOST = "127.0.0.1"
 REPEATS, TIME_PER_URL = 80, 25.0  # requests per URL, and at most this many seconds
 COLD_REPEATS = 10  # requests per URL with an emptied cache
@@ -93,7 +96,7 @@ def data_version(size: str) -> str:
 
 
 def prepare(size: str, fresh: bool) -> str:
-    database = f"portal_bench_{size}"
+    database = f"{DATABASE_PREFIX}_{size}"
     version = data_version(size)
     exists = psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}'") == "1"  # noqa: S608
     if exists and not fresh:
@@ -334,6 +337,8 @@ def pages(database: str) -> list[tuple[str, str]]:
         (f"municipality ({busiest})", f"/municipalities/{busiest}/"),
         ("API list page", "/api/v1/events/"),
         ("feed", "/feeds/events/"),
+        ("national map", "/kaart/"),
+        ("national map, filtered", "/kaart/?pillar=joint_procurement&year=2020&order=-count"),
     ]
 
 
@@ -394,6 +399,12 @@ def main() -> None:
     parser.add_argument("--fresh", action="store_true", help="rebuild the benchmark databases")
     parser.add_argument("--quick", action="store_true", help="fewer repeats, 10,000 import rows (a smoke test)")
     parser.add_argument("--skip-import", action="store_true", help="do not run bench/bench_import.py")
+    parser.add_argument(
+        "--only",
+        metavar="TEXT",
+        help="measure only the pages whose name contains TEXT (e.g. 'map'), print them, write nothing",
+    )
+    parser.add_argument("--size", choices=("small", "large"), help="only this size of data")
     options = parser.parse_args()
     repeats = 15 if options.quick else REPEATS
     load_before = os.getloadavg()
@@ -403,10 +414,10 @@ def main() -> None:
     redis_db = CACHE_URL.rsplit("/", 1)[-1]
     flush_cache()
     results: dict[str, dict] = {}
-    for size in ("small", "large"):
+    for size in (options.size,) if options.size else ("small", "large"):
         print(f"Data: {size}", flush=True)
         database = prepare(size, options.fresh)
-        urls = pages(database)
+        urls = [(name, path) for name, path in pages(database) if not options.only or options.only in name]
         results[size] = {"pages": {}, "queries": count_queries(database, [path for _name, path in urls])}
         results[size]["events"] = int(psql("SELECT count(*) FROM cooperation_event", database))
         results[size]["partnerships"] = int(psql("SELECT count(*) FROM cooperation_partnership", database))
@@ -421,12 +432,17 @@ def main() -> None:
                     f"cold median {cold['median']:7.1f} ms",
                     flush=True,
                 )
+            if options.only:
+                continue
             results[size]["floor"] = measure_floor(database, repeats)
             if size == "large":
                 path = f"/partnerships/{FLAGSHIP}/"
                 results[size]["load"] = {c: measure_load(server.port, path, c) for c in CONCURRENCY}
         finally:
             server.stop()
+    if options.only or options.size:
+        print(json.dumps({size: {**r["pages"], "queries": r["queries"]} for size, r in results.items()}, indent=1))
+        return
     # The pages' table first, so a failing import benchmark loses nothing.
     (ROOT / "bench" / "results.md").write_text(report(results, None, load_before, os.getloadavg(), 0, options.quick))
     print("Import benchmark (bench/bench_import.py)...", flush=True)

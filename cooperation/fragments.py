@@ -46,6 +46,8 @@ _DEPENDENCIES = [
     "cooperation/timeline.py",
     "cooperation/dates.py",
     "cooperation/views.py",
+    "cooperation/map_views.py",
+    "cooperation/geo.py",
     "cooperation/templatetags/portal.py",
     "templates/cooperation/_partnership_body.html",
     "templates/cooperation/_chart.html",
@@ -54,6 +56,11 @@ _DEPENDENCIES = [
     "templates/cooperation/_partnership_item.html",
     "templates/cooperation/_pagination.html",
     "templates/cooperation/_municipality_body.html",
+    "templates/cooperation/_map_partnership.html",
+    "templates/cooperation/_map_municipality.html",
+    "templates/cooperation/_map_country.html",
+    "templates/cooperation/_map_defs.html",
+    "templates/cooperation/_map_inset.html",
     "locale/nl/LC_MESSAGES/django.mo",
 ]
 

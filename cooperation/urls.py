@@ -1,6 +1,7 @@
 from django.urls import path
+from django.utils.translation import gettext_lazy as _
 
-from . import subscription_views, views
+from . import map_views, subscription_views, views
 from .porting import job_views
 
 app_name = "cooperation"
@@ -12,6 +13,8 @@ urlpatterns = [
     path("municipalities/<str:cbs_code>/", views.municipality_detail, name="municipality-detail"),
     path("pillars/<str:code>/", views.pillar_detail, name="pillar-detail"),
     path("about/", views.about, name="about"),
+    # /kaart/ in Dutch, /en/map/ in English (the path is translated).
+    path(_("map/"), map_views.country_map, name="map"),
     path("subscriptions/", subscription_views.subscription_list, name="subscriptions"),
     path("subscriptions/follow/", subscription_views.follow, name="follow"),
     path("subscriptions/<int:pk>/unfollow/", subscription_views.unfollow, name="unfollow"),

@@ -22,7 +22,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import chart, fragments, permissions, timeline
+from . import chart, fragments, map_views, permissions, timeline
 from .filters import PartnershipFilterSet
 from .forms import PartnershipFilterForm
 from .models import (
@@ -168,15 +168,19 @@ def partnership_detail(request, slug: str):
             "status": timeline.derive_status(facts, memberships),
             "members_html": render_to_string("cooperation/_partnership_body.html", {**context, "part": "members"}),
             "timeline_html": render_to_string("cooperation/_partnership_body.html", {**context, "part": "timeline"}),
+            "map_members": map_views.partnership_members(events, memberships),
         }
 
     body = fragments.cached(fragments.partnership_key(partnership, internal=internal, today=today), build)
-    return render(request, "cooperation/partnership_detail.html", {"partnership": partnership, **body})
+    # The map as of the year asked for (?year=), from the cached members: no query.
+    map_context = map_views.partnership_map(body["map_members"], request.GET)
+    return render(request, "cooperation/partnership_detail.html", {"partnership": partnership, **body, **map_context})
 
 
 def municipality_detail(request, cbs_code: str):
     """3 queries when cached: municipality with successor, predecessors, register stamp; cold: +
-    count and a page of memberships with their partnerships, latest events (+ session/user)."""
+    count and a page of memberships with their partnerships, latest events, the partners on the
+    map (+ session/user)."""
     municipality = get_object_or_404(Municipality.objects.select_related("merged_into"), cbs_code=cbs_code.upper())
     internal = permissions.can_view_internal(request.user)
     page_number = request.GET.get("page")
@@ -200,10 +204,17 @@ def municipality_detail(request, cbs_code: str):
 
     stamp = fragments.register_stamp()
     key = fragments.register_key("municipality", municipality.pk, page_number, stamp=stamp, internal=internal)
+    map_key = fragments.register_key("municipality-map", municipality.pk, stamp=stamp, internal=internal)
     context = {
         "municipality": municipality,
         "predecessors": municipality.predecessors.order_by("-existed_until", "name"),
         "body_html": fragments.cached(key, build),
+        "map_html": fragments.cached(
+            map_key,
+            lambda: render_to_string(
+                "cooperation/_map_municipality.html", map_views.municipality_map(request.user, municipality)
+            ),
+        ),
     }
     return render(request, "cooperation/municipality_detail.html", context)
 

@@ -63,8 +63,8 @@ def test_every_page_costs_the_same_queries_on_small_and_larger_data(client):
         # warm: stamp and the page (its entries are cached)
         ("/partnerships/", 7, 2),
         ("/partnerships/?q=Schiedam&province=Zuid-Holland&sort=-first_date", 7, 2),
-        # municipality, predecessors, stamp, count and page of memberships, latest events
-        ("/municipalities/GM0606/", 6, 3),
+        # municipality, predecessors, stamp, count and page of memberships, latest events, partners on the map
+        ("/municipalities/GM0606/", 7, 3),
         # pillar, stamp, count, the page's ids, the page, pillars, memberships
         ("/pillars/joint_procurement/", 7, 3),
     ],
