@@ -8,10 +8,11 @@ from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db.models import Count
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from . import derived, notifications, permissions, timeline
+from . import derived, notifications, permissions, services, timeline
 from .admin_import import PartnershipForm, RegisterAdminMixin, VersionLockFormMixin
 from .models import (
     Agreement,
@@ -25,6 +26,7 @@ from .models import (
     Person,
     Pillar,
     Source,
+    Verification,
 )
 
 admin.site.site_header = _("ICT cooperation portal")
@@ -124,6 +126,7 @@ class EventForm(VersionLockFormMixin, forms.ModelForm):
             "agreement",
             "pillar",
             "decided_by",
+            "proposed_by",
             "reason",
             "cost_eur",
             "cost_note",
@@ -200,6 +203,7 @@ class EventInline(admin.StackedInline):
         "title",
         "description",
         ("pillar", "agreement", "decided_by"),
+        "proposed_by",
         "reason",
         ("cost_eur", "cost_note"),
         "sources",
@@ -249,6 +253,27 @@ class PillarAdmin(admin.ModelAdmin):
         return False
 
 
+class VerificationInline(admin.TabularInline):
+    """The record of checks against the sources; added by the action "Record a verification"."""
+
+    model = Verification
+    extra = 0
+    fields = ["verified_on", "user", "source_titles", "note"]
+    readonly_fields = fields
+    can_delete = False
+    verbose_name_plural = _("verifications against the sources")
+
+    def has_add_permission(self, request, obj=None):
+        return False  # an act, recorded by the action, not typed in
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("user").prefetch_related("sources")
+
+    @admin.display(description=_("sources checked"))
+    def source_titles(self, obj):
+        return "; ".join(source.title for source in obj.sources.all())
+
+
 @admin.register(Partnership)
 class PartnershipAdmin(RegisterAdminMixin, PartnershipScopeMixin, SimpleHistoryAdmin):
     partnership_path = ""
@@ -260,7 +285,22 @@ class PartnershipAdmin(RegisterAdminMixin, PartnershipScopeMixin, SimpleHistoryA
     prepopulated_fields = {"slug": ["name"]}
     filter_horizontal = ["pillars"]
     readonly_fields = ["status"]
-    inlines = [AgreementInline, EventInline]
+    inlines = [AgreementInline, EventInline, VerificationInline]
+    actions = ["record_verification"]
+
+    @admin.action(description=_("Record that I verified the selected partnerships against their sources today"))
+    def record_verification(self, request, queryset):
+        """One verification per partnership the user may edit: today, by the user, against every
+        source its events cite. The queryset is already scoped to the user's partnerships."""
+        today = timezone.localdate()
+        recorded = 0
+        for partnership in queryset:
+            if not permissions.can_edit_partnership(request.user, partnership):
+                continue
+            sources = Source.objects.filter(events__partnership=partnership).distinct()
+            services.verification_record(partnership=partnership, by=request.user, verified_on=today, sources=sources)
+            recorded += 1
+        self.message_user(request, _("Verification recorded for %(count)d partnership(s).") % {"count": recorded})
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(event_count=Count("events", distinct=True))
@@ -329,7 +369,10 @@ class EventAdmin(RegisterAdminMixin, PartnershipScopeMixin, SimpleHistoryAdmin):
                 ]
             },
         ),
-        (_("Description"), {"fields": ["title", "description", "pillar", "agreement", "decided_by", "reason"]}),
+        (
+            _("Description"),
+            {"fields": ["title", "description", "pillar", "agreement", "decided_by", "proposed_by", "reason"]},
+        ),
         (_("Costs and procurement"), {"fields": [("cost_eur", "cost_note"), "procurement_reference"]}),
         (_("Sources"), {"fields": ["sources"]}),
         (
