@@ -9,6 +9,9 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -26,7 +29,6 @@ from .models import (
     Person,
     Pillar,
     Source,
-    Verification,
 )
 
 admin.site.site_header = _("ICT cooperation portal")
@@ -253,40 +255,39 @@ class PillarAdmin(admin.ModelAdmin):
         return False
 
 
-class VerificationInline(admin.TabularInline):
-    """The record of checks against the sources; added by the action "Record a verification"."""
-
-    model = Verification
-    extra = 0
-    fields = ["verified_on", "user", "source_titles", "note"]
-    readonly_fields = fields
-    can_delete = False
-    verbose_name_plural = _("verifications against the sources")
-
-    def has_add_permission(self, request, obj=None):
-        return False  # an act, recorded by the action, not typed in
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("user").prefetch_related("sources")
-
-    @admin.display(description=_("sources checked"))
-    def source_titles(self, obj):
-        return "; ".join(source.title for source in obj.sources.all())
-
-
 @admin.register(Partnership)
 class PartnershipAdmin(RegisterAdminMixin, PartnershipScopeMixin, SimpleHistoryAdmin):
     partnership_path = ""
     import_kind = "partnerships"
     form = PartnershipForm
-    list_display = ["name", "legal_form", "status", "visibility", "event_count", "last_verified"]
+    list_display = ["name", "legal_form", "status", "visibility", "event_count", "last_evidence"]
     list_filter = ["status", "legal_form", "visibility", "pillars", "memberships__municipality__province"]
     search_fields = ["name", "slug", "summary", "memberships__municipality__name"]
     prepopulated_fields = {"slug": ["name"]}
     filter_horizontal = ["pillars"]
-    readonly_fields = ["status"]
-    inlines = [AgreementInline, EventInline, VerificationInline]
+    readonly_fields = ["status", "verifications_made"]
+    inlines = [AgreementInline, EventInline]
     actions = ["record_verification"]
+
+    # A read-only list, not an inline: a verification is an act recorded by the action below,
+    # never typed in, and an inline would add a formset to every save of the partnership.
+    @admin.display(description=_("verifications against the sources"))
+    def verifications_made(self, obj):
+        if obj is None or obj.pk is None:
+            return "–"
+        rows = obj.verifications.select_related("user").prefetch_related("sources")
+        return format_html_join(
+            mark_safe("<br>"),
+            "{} – {} ({})",
+            (
+                (
+                    date_format(row.verified_on, "j F Y"),
+                    row.user.get_full_name() or row.user.get_username(),
+                    "; ".join(source.title for source in row.sources.all()) or "–",
+                )
+                for row in rows
+            ),
+        ) or _("not yet verified")
 
     @admin.action(description=_("Record that I verified the selected partnerships against their sources today"))
     def record_verification(self, request, queryset):
