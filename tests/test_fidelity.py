@@ -120,10 +120,10 @@ SVM_NL = {
         "Gemeente | Lid sinds | Besluit tot uittreding | Uitgetreden | Ontvlochten | Nu",
         "Maassluis | 16 april 2013 | najaar 2016 | najaar 2016 – 2017 (geen datum van uittreding vastgelegd) "
         "| 2017 | uitgetreden",
-        "Schiedam | 16 april 2013 | besluit tot opzegging 2019 | – | datum onbekend (gepland) "
+        "Schiedam | 16 april 2013 | besluit tot opzegging 2019 | – | datum niet vastgelegd (gepland) "
         "| treedt uit volgens de laatste bron (8 mei 2019)",
         # Schiedam decided; for Vlaardingen it is the partnership's fate, not its own decision.
-        "Vlaardingen | 16 april 2013 | opzegging door Schiedam (2019) | – | datum onbekend (gepland) "
+        "Vlaardingen | 16 april 2013 | opzegging door Schiedam (2019) | – | datum niet vastgelegd (gepland) "
         "| treedt uit volgens de laatste bron (8 mei 2019)",
     ],
     "timeline": [
@@ -155,9 +155,9 @@ SVM_EN = {
     "members": [
         "Municipality | Member since | Decision to leave | Left | Disentangled | Now",
         "Maassluis | 16 April 2013 | autumn 2016 | autumn 2016 – 2017 (no exit date recorded) | 2017 | left",
-        "Schiedam | 16 April 2013 | termination decided 2019 | – | date unknown (planned) "
+        "Schiedam | 16 April 2013 | termination decided 2019 | – | date not recorded (planned) "
         "| leaving according to the latest source (8 May 2019)",
-        "Vlaardingen | 16 April 2013 | termination by Schiedam (2019) | – | date unknown (planned) "
+        "Vlaardingen | 16 April 2013 | termination by Schiedam (2019) | – | date not recorded (planned) "
         "| leaving according to the latest source (8 May 2019)",
     ],
     "timeline": [

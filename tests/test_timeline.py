@@ -351,3 +351,20 @@ class TestRulesInModelClean:
                 partnership=msg, kind="disentangled", date_text="2014", municipalities=[municipality("Maastricht")]
             )
         assert not msg.events.filter(kind="disentangled").exists()
+
+
+class TestChartAsOfTheEvidence:
+    def test_solid_bar_stops_at_the_latest_evidence_and_continues_as_unknown(self):
+        from cooperation import chart
+
+        events = [facts(1, "signed", "2010-10-27", A, B)]
+        memberships = timeline.derive_memberships(events)
+        today = D(2026, 12, 1)
+        with translation.override("nl"):
+            drawn = chart.chart(events, memberships, today, evidence=D(2010, 10, 27), horizon=730)
+        lane = drawn.lanes[0]
+        assert lane.solid[1] < 3  # from the signing to the evidence: the same day
+        assert lane.unknown is not None and lane.unknown[0] == lane.solid[0] + lane.solid[1]
+        assert lane.unknown_title == "onbekend sinds 27 oktober 2010"
+        recent = chart.chart(events, memberships, today, evidence=D(2026, 6, 1), horizon=730)
+        assert recent.lanes[0].unknown is None and recent.lanes[0].solid[1] > 600

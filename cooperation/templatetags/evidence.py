@@ -3,8 +3,9 @@ in words (issue 15). The words come from `timeline`; today is the local date of 
 
 from django import template
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from .. import timeline
+from .. import dates, timeline
 
 register = template.Library()
 
@@ -31,3 +32,9 @@ def current_status(partnership) -> str:
 @register.filter
 def is_stale(evidence) -> bool:
     return timeline.is_stale(evidence, timezone.localdate())
+
+
+@register.filter
+def date_recorded(text: str) -> str:
+    """The date in words, or "datum niet vastgelegd" when no source gives one (not "unknown")."""
+    return dates.render_date(text) if text else _("date not recorded")
