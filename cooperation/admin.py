@@ -10,11 +10,14 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from . import derived, notifications, permissions, timeline
+from . import derived, notifications, permissions, services, timeline
 from .admin_import import PartnershipForm, RegisterAdminMixin, VersionLockFormMixin
 from .models import (
     Agreement,
@@ -127,6 +130,7 @@ class EventForm(VersionLockFormMixin, forms.ModelForm):
             "agreement",
             "pillar",
             "decided_by",
+            "proposed_by",
             "reason",
             "cost_eur",
             "cost_note",
@@ -203,6 +207,7 @@ class EventInline(admin.StackedInline):
         "title",
         "description",
         ("pillar", "agreement", "decided_by"),
+        "proposed_by",
         "reason",
         ("cost_eur", "cost_note"),
         "sources",
@@ -257,13 +262,48 @@ class PartnershipAdmin(RegisterAdminMixin, PartnershipScopeMixin, SimpleHistoryA
     partnership_path = ""
     import_kind = "partnerships"
     form = PartnershipForm
-    list_display = ["name", "legal_form", "status", "visibility", "event_count", "last_verified"]
+    list_display = ["name", "legal_form", "status", "visibility", "event_count", "last_evidence"]
     list_filter = ["status", "legal_form", "visibility", "pillars", "memberships__municipality__province"]
     search_fields = ["name", "slug", "summary", "memberships__municipality__name"]
     prepopulated_fields = {"slug": ["name"]}
     filter_horizontal = ["pillars"]
-    readonly_fields = ["status", "event_list"]
+    readonly_fields = ["status", "event_list", "verifications_made"]
     inlines = [AgreementInline, EventInline]
+    actions = ["record_verification"]
+
+    # A read-only list, not an inline: a verification is an act recorded by the action below,
+    # never typed in, and an inline would add a formset to every save of the partnership.
+    @admin.display(description=_("verifications against the sources"))
+    def verifications_made(self, obj):
+        if obj is None or obj.pk is None:
+            return "–"
+        rows = obj.verifications.select_related("user").prefetch_related("sources")
+        return format_html_join(
+            mark_safe("<br>"),
+            "{} – {} ({})",
+            (
+                (
+                    date_format(row.verified_on, "j F Y"),
+                    row.user.get_full_name() or row.user.get_username(),
+                    "; ".join(source.title for source in row.sources.all()) or "–",
+                )
+                for row in rows
+            ),
+        ) or _("not yet verified")
+
+    @admin.action(description=_("Record that I verified the selected partnerships against their sources today"))
+    def record_verification(self, request, queryset):
+        """One verification per partnership the user may edit: today, by the user, against every
+        source its events cite. The queryset is already scoped to the user's partnerships."""
+        today = timezone.localdate()
+        recorded = 0
+        for partnership in queryset:
+            if not permissions.can_edit_partnership(request.user, partnership):
+                continue
+            sources = Source.objects.filter(events__partnership=partnership).distinct()
+            services.verification_record(partnership=partnership, by=request.user, verified_on=today, sources=sources)
+            recorded += 1
+        self.message_user(request, _("Verification recorded for %(count)d partnership(s).") % {"count": recorded})
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(event_count=Count("events", distinct=True))
@@ -364,7 +404,10 @@ class EventAdmin(RegisterAdminMixin, PartnershipScopeMixin, SimpleHistoryAdmin):
                 ]
             },
         ),
-        (_("Description"), {"fields": ["title", "description", "pillar", "agreement", "decided_by", "reason"]}),
+        (
+            _("Description"),
+            {"fields": ["title", "description", "pillar", "agreement", "decided_by", "proposed_by", "reason"]},
+        ),
         (_("Costs and procurement"), {"fields": [("cost_eur", "cost_note"), "procurement_reference"]}),
         (_("Sources"), {"fields": ["sources"]}),
         (

@@ -85,7 +85,7 @@ class PartnershipForm(VersionLockFormMixin, forms.ModelForm):
 
     class Meta:
         model = Partnership
-        fields = ["name", "slug", "summary", "legal_form", "pillars", "visibility", "last_verified", "internal_note"]
+        fields = ["name", "slug", "summary", "legal_form", "pillars", "visibility", "internal_note"]
 
 
 # --- Deleted objects and history ---------------------------------------------------------

@@ -21,7 +21,7 @@ import django_filters
 from django.conf import settings
 from django.db.models import F, Prefetch
 from django.http import JsonResponse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.cache import get_conditional_response, patch_vary_headers
 from django.utils.http import http_date, quote_etag
 from drf_spectacular.types import OpenApiTypes
@@ -263,6 +263,7 @@ class PartnershipSerializer(InternalFieldsMixin, serializers.ModelSerializer):
     html_url = serializers.SerializerMethodField()
     pillars = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
     status = serializers.SerializerMethodField()
+    last_evidence = serializers.SerializerMethodField()
     memberships = serializers.SerializerMethodField()
     links = serializers.SerializerMethodField()
     # Not read-only so that the schema marks it optional: it is left out for anonymous clients.
@@ -284,6 +285,7 @@ class PartnershipSerializer(InternalFieldsMixin, serializers.ModelSerializer):
             "first_date",
             "last_date",
             "last_verified",
+            "last_evidence",
             "updated_at",
             "links",
             "internal_note",
@@ -296,7 +298,13 @@ class PartnershipSerializer(InternalFieldsMixin, serializers.ModelSerializer):
 
     @extend_schema_field(serializers.ChoiceField(choices=Partnership.Status.choices))
     def get_status(self, obj) -> str:
+        """As of the latest evidence: "unknown" when a current status rests on evidence older than
+        the horizon (setting PORTAL_EVIDENCE_HORIZON_DAYS)."""
         return obj.derived_status
+
+    @extend_schema_field(OpenApiTypes.DATE)
+    def get_last_evidence(self, obj):
+        return obj.derived_last_evidence
 
     @extend_schema_field(MembershipSerializer(many=True))
     def get_memberships(self, obj) -> list:
@@ -431,7 +439,12 @@ def _derive(partnership) -> None:
     facts = [timeline.facts_from_event(event) for event in partnership.visible_events]
     memberships = timeline.derive_memberships(facts)
     by_pk = {m.pk: m for event in partnership.visible_events for m in event.municipalities.all()}
-    partnership.derived_status = timeline.derive_status(facts, memberships)
+    # A "now" status rests on the latest evidence; older than the horizon, it is "unknown".
+    evidence = max(filter(None, [timeline.last_evidence(facts), partnership.last_evidence]), default=None)
+    partnership.derived_status = timeline.current_status(
+        timeline.derive_status(facts, memberships), evidence, timezone.localdate()
+    )
+    partnership.derived_last_evidence = evidence
     partnership.derived_memberships = [
         {
             "municipality": by_pk[m.municipality.pk],

@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 from icalendar import Calendar, Timezone, TimezoneDaylight, TimezoneStandard
 from icalendar import Event as CalendarEntry
 
-from . import dates
+from . import dates, timeline
 from .models import Agreement, Event, Municipality, Partnership
 
 PRODID = "-//ICT-samenwerking//Cooperation portal//NL"
@@ -69,7 +69,9 @@ def _event_entry(request, event: Event) -> CalendarEntry | None:
     exact = _is_exact(event)
     heading = event.title or event.get_kind_display()
     # Translated strings stay outside f-strings, where makemessages cannot see them.
-    planned, approximate = _("planned"), _("approximate date")
+    # "planned", or "planned for December 2021, not confirmed" once the whole date range has passed.
+    planned = timeline.event_status_words(event.status, event.fuzzy_date, timezone.localdate()) or _("planned")
+    approximate = _("approximate date")
     approximate_range = _("approximate: the date is only known as this range")
     summary = f"{event.partnership.name}: {heading} ({planned})"
     if not exact:

@@ -10,6 +10,8 @@ import datetime
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+
 from . import dates, timeline
 from .timeline import EventFacts, Membership
 
@@ -35,6 +37,9 @@ class ChartLane:
     open_end: tuple[float, float] | None
     planned: tuple[float, float] | None
     markers: list[ChartMarker]
+    # From the latest evidence to today, when that evidence is older than the horizon.
+    unknown: tuple[float, float] | None = None
+    unknown_title: str = ""
 
 
 @dataclass
@@ -63,11 +68,16 @@ def chart(
     memberships: Sequence[Membership],
     today: datetime.date,
     urls: dict[int, str] | None = None,
+    evidence: datetime.date | None = None,
+    horizon: int | None = None,
 ) -> Chart | None:
     """Geometry of the membership chart: one lane per membership, a year axis, event markers.
 
-    Vague dates become ranges, not points. Returns None when nothing is dated.
+    Vague dates become ranges, not points. Returns None when nothing is dated. A current
+    membership's solid bar stops at the latest `evidence` when that is older than the horizon,
+    and continues to today as "unknown since".
     """
+    stale = evidence is not None and timeline.is_stale(evidence, today, horizon)
     urls = urls or {}
     known = [d for f in events for d in (f.date.lower, f.date.upper) if d]
     known += [d for m in memberships for d in (m.start.lower, m.start.upper) if d]
@@ -92,7 +102,8 @@ def chart(
         start_lower = x(membership.start.lower, axis_start)
         start_upper = x(membership.start.upper, axis_start)
         vague = [(start_lower, start_upper)] if start_upper - start_lower > 2 else []
-        solid = planned = open_end = None
+        solid = planned = open_end = unknown = None
+        unknown_title = ""
         if membership.state == "planned":
             planned = (start_lower, x(membership.end.upper if membership.end else None, axis_end))
         elif membership.end is not None:
@@ -108,6 +119,11 @@ def chart(
             certain_until = x(leaving_from.date.lower if leaving_from else today, today)
             solid = (start_upper, certain_until)
             open_end = (certain_until, x(axis_end, axis_end))
+        elif stale:
+            certain_until = max(x(evidence, today), start_upper)
+            solid = (start_upper, certain_until)
+            unknown = (certain_until, x(today, today))
+            unknown_title = _("unknown since %(date)s") % {"date": dates.render_date(evidence.isoformat())}
         else:
             solid = (start_upper, x(today, today))
         markers = []
@@ -136,6 +152,8 @@ def chart(
                 open_end=_segment(open_end),
                 planned=_segment(planned),
                 markers=markers,
+                unknown=_segment(unknown),
+                unknown_title=unknown_title,
             )
         )
     today_x = x(today, today) if axis_start <= today <= axis_end else None

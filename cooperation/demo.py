@@ -19,7 +19,6 @@ from .models import Agreement, Event, Municipality, Partnership, Person, Pillar,
 
 MAASTRICHT, SITTARD_GELEEN = "GM0935", "GM1883"
 SCHIEDAM, VLAARDINGEN, MAASSLUIS = "GM0606", "GM0622", "GM0556"
-VERIFIED = datetime.date(2026, 11, 23)
 
 SOURCES = {
     "msg": {
@@ -44,8 +43,9 @@ PARTNERSHIPS = [
         "summary": (
             "Maastricht en Sittard-Geleen werken samen op het gebied van ICT en digitale dienstverlening, "
             "op vier terreinen: kennis en kunde delen, het gelijktrekken van de ICT-architectuur, samen "
-            "inkopen en aanbesteden, en samen de dienstverlening moderniseren. De gemeenten zien de "
-            "samenwerking als een eerste stap naar een regionaal bedrijf voor ICT en dienstverlening."
+            "inkopen en aanbesteden, en samen de dienstverlening moderniseren. Volgens wethouder Pieter "
+            "Meekels van Sittard-Geleen is de samenwerking een eerste stap op weg naar een regionaal bedrijf "
+            "voor ICT en dienstverlening."
         ),
         "pillars": [
             "knowledge_sharing",
@@ -67,15 +67,17 @@ PARTNERSHIPS = [
         },
         "events": [
             {
+                # A precursor, not the start of this partnership: the agreement of 2010 is.
                 "key": "cooperation-started",
-                "kind": Event.Kind.COOPERATION_STARTED,
+                "kind": Event.Kind.OTHER,
                 "date_text": "2009-10",
                 "municipalities": [MAASTRICHT, SITTARD_GELEEN],
                 "pillar": "joint_procurement",
-                "title": "Samenwerking bij de inhuur van ICT-dienstverleners",
+                "title": "Voorafgaande samenwerking bij de inhuur van ICT-dienstverleners",
                 "description": (
                     "Eerdere samenwerking op het gebied van de inhuur van ICT-dienstverleners; volgens de "
-                    "gemeenten een goed fundament voor de intensivering van de samenwerking."
+                    "gemeenten een goed fundament voor de intensivering van de samenwerking die de overeenkomst "
+                    "van 2010 vastlegt."
                 ),
             },
             {
@@ -84,7 +86,7 @@ PARTNERSHIPS = [
                 "date_text": "2010-10-27",
                 "municipalities": [MAASTRICHT, SITTARD_GELEEN],
                 "agreement": "agreement",
-                "decided_by": Event.DecidedBy.ALDERMEN,
+                # The article names who signed (the participants), not who decided.
                 "title": "Samenwerkingsovereenkomst ICT en dienstverlening ondertekend",
                 "description": (
                     "De gemeenten gaan samenwerken op het gebied van digitale dienstverlening, op vier "
@@ -126,11 +128,13 @@ PARTNERSHIPS = [
                 "status": Event.Status.PLANNED,
                 "date_text": "",
                 "municipalities": [MAASTRICHT, SITTARD_GELEEN],
+                "proposed_by": "wethouder Pieter Meekels (Sittard-Geleen)",
                 "title": "Een regionaal bedrijf voor ICT en dienstverlening",
                 "description": (
-                    "Het gestelde doel: een regionaal bedrijf dat ICT en dienstverlening voor gemeenten kan "
-                    "verzorgen, zodat nog meer gemeenten profiteren van de (financiële) voordelen van "
-                    "samenwerken."
+                    "Volgens wethouder Pieter Meekels is de samenwerking een eerste stap op weg naar een "
+                    "regionaal bedrijf dat ICT en dienstverlening voor gemeenten kan verzorgen: „Als we dat "
+                    "regionaal bedrijf oprichten, dan kunnen nog meer gemeenten profiteren van de (financiële) "
+                    "voordelen van samenwerken.”"
                 ),
                 "participants": [
                     (
@@ -282,7 +286,6 @@ def load_demo() -> dict[str, int]:
                 "name": spec["name"],
                 "legal_form": spec["legal_form"],
                 "summary": spec["summary"],
-                "last_verified": VERIFIED,
             },
         )
         if was_created:
@@ -315,6 +318,7 @@ def load_demo() -> dict[str, int]:
                 reason=event_spec.get("reason", ""),
                 cost_note=event_spec.get("cost_note", ""),
                 decided_by=event_spec.get("decided_by", ""),
+                proposed_by=event_spec.get("proposed_by", ""),
                 pillar=pillars.get(event_spec.get("pillar", "")),
                 agreement=agreements.get(event_spec.get("agreement", "")),
                 sources=[source],

@@ -4,6 +4,7 @@
 search text) are computed by the pure functions of `timeline` and written here, and
 nowhere else. `rebuild_derived()` does one partnership through the ORM;
 `rebuild_derived_many()` does many at once from plain values (imports, generators).
+`last_evidence` counts the public events, the sources they cite and the recorded verifications.
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from . import dates, timeline
-from .models import Event, Municipality, Partnership
+from .models import Event, Municipality, Partnership, Verification
 from .models import Membership as MembershipRow
 
 
@@ -50,9 +52,13 @@ def search_text(partnership, events: Sequence, municipality_names: Iterable[str]
     return "\n".join(part for part in parts if part)
 
 
-def derived_cache(partnership, events: Sequence, facts: Sequence[timeline.EventFacts]) -> tuple[list, dict]:
+def derived_cache(
+    partnership, events: Sequence, facts: Sequence[timeline.EventFacts], evidence_dates: Iterable = ()
+) -> tuple[list, dict]:
     """The cached copy of one partnership, computed from its events: Membership rows (unsaved)
     and the values of its derived fields. No queries; `rebuild_derived()` and bulk loaders write it.
+    `evidence_dates`: the latest published date of a source its public events cite and the latest
+    verification, which count as evidence besides the events (`timeline.last_evidence`).
     """
     memberships = timeline.derive_memberships(facts)
     rows = [
@@ -78,6 +84,9 @@ def derived_cache(partnership, events: Sequence, facts: Sequence[timeline.EventF
         "first_date": min(lowers, default=None),
         "last_date": max(uppers, default=None),
         "search_text": search_text(partnership, events, (m.municipality.name for m in memberships)),
+        "last_evidence": timeline.last_evidence(
+            [f for event, f in zip(events, facts, strict=True) if event.visibility == "public"], evidence_dates
+        ),
         # Marks the change for everything derived from the events (e.g. the cached page fragments).
         "updated_at": timezone.now(),
     }
@@ -87,12 +96,13 @@ def derived_cache(partnership, events: Sequence, facts: Sequence[timeline.EventF
 def rebuild_derived(partnership) -> None:
     """Rebuild the cached memberships, status, date range and search text of one partnership.
 
-    Costs 2 reads and 3 writes; call it after any change to the partnership or its events.
+    Costs 4 reads and 3 writes; call it after any change to the partnership or its events.
     Also moves `updated_at`, which keys the cached fragments of the partnership page.
     """
     events = list(partnership.events.prefetch_related("municipalities"))
     facts = [timeline.facts_from_event(event) for event in events]
-    rows, derived = derived_cache(partnership, events, facts)
+    evidence = latest_evidence_dates([partnership.pk])[partnership.pk]
+    rows, derived = derived_cache(partnership, events, facts, evidence)
     with transaction.atomic():
         MembershipRow.objects.filter(partnership=partnership).delete()
         MembershipRow.objects.bulk_create(rows)
@@ -113,7 +123,7 @@ class _EventValues(NamedTuple):
 
 
 def rebuild_derived_many(partnership_ids, lookups=None) -> None:
-    """derived.rebuild_derived() for many partnerships at once: 3 reads and 2 writes per 500, plus one UPDATE each.
+    """derived.rebuild_derived() for many partnerships at once: 5 reads and 2 writes per 500, plus one UPDATE each.
 
     The same derivation (`timeline.derived_cache`), but the events are read as
     plain values for many partnerships together (500 at a time, to bound the
@@ -173,8 +183,11 @@ def _rebuild_derived_chunk(ids: list[int], lookups) -> None:
             )
         )
     rows = []
+    evidence = latest_evidence_dates(ids)
     for partnership in partnerships:
-        partnership_rows, derived = derived_cache(partnership, events[partnership.pk], facts[partnership.pk])
+        partnership_rows, derived = derived_cache(
+            partnership, events[partnership.pk], facts[partnership.pk], evidence[partnership.pk]
+        )
         rows.extend(partnership_rows)
         for name, value in derived.items():
             setattr(partnership, name, value)
@@ -186,6 +199,27 @@ def _rebuild_derived_chunk(ids: list[int], lookups) -> None:
             Partnership.objects.filter(pk=partnership.pk).update(
                 **{name: getattr(partnership, name) for name in derived}
             )
+
+
+def latest_evidence_dates(ids: list[int]) -> dict[int, list]:
+    """Per partnership: the latest published date of a source cited by a public event, and the
+    latest recorded verification (2 queries)."""
+    result: dict[int, list] = defaultdict(list)
+    cited = (
+        Event.sources.through.objects.filter(event__partnership_id__in=ids, event__visibility="public")
+        .values("event__partnership_id")
+        .annotate(latest=Max("source__published_on"))
+        .values_list("event__partnership_id", "latest")
+    )
+    verified = (
+        Verification.objects.filter(partnership_id__in=ids)
+        .values("partnership_id")
+        .annotate(latest=Max("verified_on"))
+        .values_list("partnership_id", "latest")
+    )
+    for partnership_id, latest in [*cited, *verified]:
+        result[partnership_id].append(latest)
+    return result
 
 
 def chunks(items, size: int):

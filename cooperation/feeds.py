@@ -21,10 +21,11 @@ from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.template.defaultfilters import linebreaksbr
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.feedgenerator import Atom1Feed
 from django.utils.translation import gettext as _
 
+from . import timeline
 from .models import Event, Municipality, Partnership, Pillar
 
 FEED_SIZE = 50
@@ -97,8 +98,14 @@ class EventFeed(Feed):
         return subject.events
 
     def item_title(self, event: Event) -> str:
+        """Partnership, heading and date; a plan or abandoned plan says so in words (issue 15)."""
         heading = event.title or event.get_kind_display()
-        return f"{event.partnership.name}: {heading} ({event.date_in_words})"
+        today = timezone.localdate()
+        status = timeline.event_status_words(event.status, event.fuzzy_date, today)
+        overdue = event.status == Event.Status.PLANNED and event.date_upper and event.date_upper < today
+        # An overdue plan's words already hold its date ("planned for December 2021, not confirmed").
+        when = status if overdue else f"{event.date_in_words}; {status}" if status else event.date_in_words
+        return f"{event.partnership.name}: {heading} ({when})"
 
     def item_description(self, event: Event) -> str:
         names = ", ".join(m.name for m in event.municipalities.all())

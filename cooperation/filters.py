@@ -22,6 +22,7 @@ import datetime
 import django_filters
 from django import forms
 from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .forms import PartnershipFilterForm, Select
@@ -142,10 +143,12 @@ class PartnershipFilterSet(django_filters.FilterSet):
         help_text="The partnership's legal form.",
     )
     status = django_filters.ChoiceFilter(
+        method="filter_status",
         choices=Partnership.Status.choices,
         label=_("Status"),
         empty_label=_("any status"),
-        help_text="The partnership's status, derived from its events.",
+        help_text="The partnership's status today, derived from its events: a current status on evidence "
+        "older than the horizon is “unknown”.",
     )
     year = _year_filter(f"Active (a membership overlaps) in this year ({YEAR_MIN}–{YEAR_MAX}).")
     sort = SortFilter(choices=SORTS, label=_("Sort by"), empty_label=None, help_text="The order of the list.")
@@ -195,6 +198,9 @@ class PartnershipFilterSet(django_filters.FilterSet):
 
     def filter_year(self, queryset, name, value):
         return queryset.active_in(int(value))
+
+    def filter_status(self, queryset, name, value):
+        return queryset.with_current_status(value, timezone.localdate())
 
     def filter_changed_since(self, queryset, name, value):
         changed_events = Event.objects.filter(updated_at__gte=value).values("partnership_id")

@@ -7,6 +7,7 @@ are derived from them by `cooperation.timeline`; the `Membership` rows and
 
 from __future__ import annotations
 
+import datetime
 import uuid
 
 from django.conf import settings
@@ -263,6 +264,19 @@ class PartnershipQuerySet(models.QuerySet):
         )
         return self.filter(pk__in=overlapping.values("partnership_id"))
 
+    def with_current_status(self, value: str, today: datetime.date):
+        """Partnerships whose status today is `value`, as `timeline.current_status` states it:
+        a "now" status (planned, active, ending) holds only while its latest evidence is
+        within the horizon; older, it is "unknown" (one WHERE clause, no join)."""
+        cutoff = today - datetime.timedelta(days=settings.PORTAL_EVIDENCE_HORIZON_DAYS)
+        fresh = Q(last_evidence__gte=cutoff)
+        now_statuses = ["active", "ending", "planned"]  # timeline.NOW_STATUSES
+        if value == "unknown":
+            return self.filter(~fresh | Q(last_evidence__isnull=True), status__in=now_statuses)
+        if value in now_statuses:
+            return self.filter(fresh, status=value)
+        return self.filter(status=value)
+
 
 class Partnership(models.Model):
     class LegalForm(models.TextChoices):
@@ -279,6 +293,9 @@ class Partnership(models.Model):
         ACTIVE = "active", _("active")
         ENDING = "ending", _("ending")
         ENDED = "ended", _("ended")
+        # Never stored: what a "now" status becomes when its evidence is older than the horizon
+        # (timeline.current_status, PartnershipQuerySet.with_current_status).
+        UNKNOWN = "unknown", _("unknown since the latest source")
 
     name = models.CharField(_("name"), max_length=200)
     slug = models.SlugField(_("slug"), max_length=120, unique=True)
@@ -301,6 +318,8 @@ class Partnership(models.Model):
     )
     first_date = models.DateField(_("first event"), null=True, blank=True, editable=False, db_index=True)
     last_date = models.DateField(_("latest event"), null=True, blank=True, editable=False, db_index=True)
+    # The most recent public evidence (event, source or verification): timeline.last_evidence.
+    last_evidence = models.DateField(_("latest evidence"), null=True, blank=True, editable=False, db_index=True)
     # Public text of the partnership, its members and its public events, for full-text search
     # (PostgreSQL: a GIN index on to_tsvector('dutch', ...), see migration 0003).
     search_text = models.TextField(editable=False, blank=True, default="")
@@ -501,6 +520,12 @@ class Event(DatedModel):
         Pillar, verbose_name=_("pillar"), null=True, blank=True, on_delete=models.PROTECT, related_name="events"
     )
     decided_by = models.CharField(_("decided by"), max_length=20, choices=DecidedBy, blank=True)
+    proposed_by = models.CharField(
+        _("proposed by"),
+        max_length=200,
+        blank=True,
+        help_text=_("Who voiced a plan, as the source names them (a person or a body)."),
+    )
     reason = models.TextField(_("reason"), blank=True)
     cost_eur = models.DecimalField(_("cost (EUR)"), max_digits=14, decimal_places=2, null=True, blank=True)
     cost_note = models.CharField(_("cost note"), max_length=300, blank=True, help_text=_("e.g. “to be determined”"))
@@ -602,6 +627,32 @@ class Participant(models.Model):
 
     def __str__(self) -> str:
         return f"{self.person} ({self.get_role_display()})"
+
+
+class Verification(models.Model):
+    """An editor's check of a partnership against its sources: an act, recorded as a row."""
+
+    partnership = models.ForeignKey(
+        Partnership, verbose_name=_("partnership"), on_delete=models.CASCADE, related_name="verifications"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("verified by"), on_delete=models.PROTECT, related_name="+"
+    )
+    verified_on = models.DateField(_("verified on"))
+    sources = models.ManyToManyField(Source, verbose_name=_("sources checked"), blank=True, related_name="+")
+    note = models.TextField(_("note"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("verification")
+        verbose_name_plural = _("verifications")
+        ordering = ["partnership", "-verified_on", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.partnership} ({self.verified_on:%Y-%m-%d})"
+
+    def get_absolute_url(self) -> str:
+        return self.partnership.get_absolute_url()
 
 
 class Membership(models.Model):

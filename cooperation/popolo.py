@@ -101,10 +101,15 @@ def popolo_export(base_url: str) -> dict:
     organizations: list[dict] = []
     memberships: list[dict] = []
     municipalities: dict[int, Municipality] = {}
+    today = timezone.localdate()
     with translation.override("nl"):
         for partnership in partnerships:
             public_events = partnership.public_events
             facts = [timeline.facts_from_event(event) for event in public_events]
+            evidence = timeline.last_evidence(
+                facts, [source.published_on for event in public_events for source in event.sources.all()]
+            )
+            evidence = max(filter(None, [evidence, partnership.last_evidence]), default=None)  # + verifications
             derived = [m for m in timeline.derive_memberships(facts) if m.state != "planned"]
             by_pk = {m.pk: m for event in public_events for m in event.municipalities.all()}
             # Membership ids are positions: order by what the data says (start, CBS code), not by
@@ -119,7 +124,9 @@ def popolo_export(base_url: str) -> dict:
                 "classification": partnership.legal_form,
                 "identifiers": [{"scheme": "ict-samenwerking", "identifier": partnership.slug}],
                 "pillars": [pillar.code for pillar in partnership.pillars.all()],
-                "status": timeline.derive_status(facts),
+                # As of the latest evidence: "unknown" when a current status rests on old evidence.
+                "status": timeline.current_status(timeline.derive_status(facts), evidence, today),
+                "last_evidence": evidence.isoformat() if evidence else None,
                 "links": [{"url": base_url + partnership.get_absolute_url(), "note": "ICT cooperation portal"}],
                 **_sources(public_events),
             }
@@ -143,6 +150,14 @@ def popolo_export(base_url: str) -> dict:
                     "organization_id": organization_id,
                     "member": {"@type": "Organization", "id": f"municipality/{municipality.cbs_code}"},
                     "state": membership.state,
+                    # A current state on evidence older than the horizon holds only as of that evidence.
+                    "state_as_of": (
+                        evidence.isoformat()
+                        if evidence
+                        and membership.state in timeline.NOW_MEMBERSHIP_STATES
+                        and timeline.is_stale(evidence, today)
+                        else None
+                    ),
                     "start_date_edtf": membership.start.text,
                     "end_date_edtf": membership.end.text if membership.end else "",
                     "end_reason": membership.ended_by,

@@ -14,7 +14,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from . import derived, notifications
-from .models import Agreement, Event, Municipality, Participant, Partnership, Person, Pillar, Source
+from .models import Agreement, Event, Municipality, Participant, Partnership, Person, Pillar, Source, Verification
 
 
 def version_lock(*, instance, expected_version: int | None) -> None:
@@ -62,6 +62,7 @@ def event_record(
     agreement: Agreement | None = None,
     pillar: Pillar | None = None,
     decided_by: str = "",
+    proposed_by: str = "",
     reason: str = "",
     cost_eur: Decimal | None = None,
     cost_note: str = "",
@@ -102,6 +103,7 @@ def event_record(
         "agreement": agreement,
         "pillar": pillar,
         "decided_by": decided_by,
+        "proposed_by": proposed_by,
         "reason": reason,
         "cost_eur": cost_eur,
         "cost_note": cost_note,
@@ -125,6 +127,22 @@ def event_record(
     derived.rebuild_derived(partnership)
     notifications.event_notify_followers(event=event, created=created, previous_visibility=previous_visibility)
     return event
+
+
+@transaction.atomic
+def verification_record(
+    *, partnership: Partnership, by, verified_on: datetime.date, sources: Iterable[Source] = (), note: str = ""
+) -> Verification:
+    """Record that `by` checked `partnership` against `sources` on `verified_on`.
+
+    A verification is evidence (timeline.last_evidence), so the derived data is rebuilt.
+    """
+    verification = Verification(partnership=partnership, user=by, verified_on=verified_on, note=note)
+    verification.full_clean()
+    verification.save()
+    verification.sources.set(list(sources))
+    derived.rebuild_derived(partnership)
+    return verification
 
 
 def _unique_slug(base: str, code: str, taken: set[str]) -> str:

@@ -96,6 +96,16 @@ class Membership:
     end: dates.FuzzyDate | None = None
     ended_by: str = ""
 
+    @property
+    def termination_decided_by_others(self) -> str:
+        """The members that decided the termination, when this member was not among them
+        ("Schiedam"): the partnership's fate for this member, not its own decision."""
+        if self.termination is None or not self.termination.municipalities:
+            return ""
+        if any(ref.pk == self.municipality.pk for ref in self.termination.municipalities):
+            return ""
+        return _names(self.termination.municipalities)
+
 
 @dataclass(frozen=True)
 class RuleViolation:
@@ -171,8 +181,13 @@ def derive_memberships(events: Iterable[EventFacts]) -> list[Membership]:
     "leaving"; an exit (withdrawn), a disentanglement without a recorded exit,
     or a termination/dissolution closes it. Abandoned events change nothing.
     Without an exit, the end spans from the decision to the disentanglement.
+
+    Decision, exit and disentanglement each keep their own event, whatever the
+    order in which their (vague or missing) dates sort: a step that follows the
+    close of a membership still belongs to it, and a step that happened is kept
+    over one that was only planned. Only a new start reopens a closed membership.
     """
-    open_by_municipality: dict[int, Membership] = {}
+    latest_by_municipality: dict[int, Membership] = {}
     memberships: list[Membership] = []
     for facts in ordered(events):
         if facts.status == ABANDONED:
@@ -180,8 +195,8 @@ def derive_memberships(events: Iterable[EventFacts]) -> list[Membership]:
         planned = facts.status == PLANNED
         if facts.kind in START_KINDS:
             for ref in facts.municipalities:
-                current = open_by_municipality.get(ref.pk)
-                if current is None:
+                current = latest_by_municipality.get(ref.pk)
+                if current is None or (current.state == "ended" and not planned):
                     membership = Membership(
                         municipality=ref,
                         role=facts.role,
@@ -189,7 +204,7 @@ def derive_memberships(events: Iterable[EventFacts]) -> list[Membership]:
                         state="planned" if planned else "active",
                         start_event=facts,
                     )
-                    open_by_municipality[ref.pk] = membership
+                    latest_by_municipality[ref.pk] = membership
                     memberships.append(membership)
                 elif current.state == "planned" and not planned:
                     current.start, current.start_event, current.state = facts.date, facts, "active"
@@ -198,38 +213,57 @@ def derive_memberships(events: Iterable[EventFacts]) -> list[Membership]:
             continue
         if facts.kind in MEMBER_ONLY_KINDS:
             for ref in facts.municipalities:
-                membership = open_by_municipality.get(ref.pk)
+                membership = latest_by_municipality.get(ref.pk)
                 if membership is not None:
                     _leave(membership, facts, planned)
-                    if membership.state == "ended":
-                        del open_by_municipality[ref.pk]
             continue
         if facts.kind in TERMINATION_KINDS:
-            for pk, membership in list(open_by_municipality.items()):
+            for membership in latest_by_municipality.values():
+                if membership.state == "ended" and membership.ended_by != "terminated":
+                    continue  # left before the partnership ended
                 if facts.kind == "termination_decided":
-                    membership.termination = membership.termination or facts
+                    membership.termination = _prefer(membership.termination, facts)
                     if not planned and membership.state == "active":
                         membership.state = "leaving"
                 elif not planned:
-                    membership.end, membership.ended_by, membership.state = facts.date, facts.kind, "ended"
-                    membership.exit = membership.exit or facts
-                    del open_by_municipality[pk]
+                    if membership.exit is None or membership.exit.status == PLANNED:
+                        membership.end, membership.ended_by = facts.date, facts.kind
+                        membership.exit = facts
+                    membership.state = "ended"
     return memberships
+
+
+def _prefer(current: EventFacts | None, new: EventFacts) -> EventFacts:
+    """The step to keep: the first that happened, else the first planned."""
+    if current is None or (current.status == PLANNED and new.status == HAPPENED):
+        return new
+    return current
 
 
 def _leave(membership: Membership, facts: EventFacts, planned: bool) -> None:
     if facts.kind == "withdrawal_decided":
-        membership.decision = membership.decision or facts
+        membership.decision = _prefer(membership.decision, facts)
         if not planned and membership.state == "active":
             membership.state = "leaving"
         return
     if facts.kind == "withdrawn":
-        membership.exit = facts
-        membership.end, membership.ended_by = facts.date, "withdrawn"
-        membership.state = "leaving" if planned else "ended"
+        kept = _prefer(membership.exit if membership.ended_by != "terminated" else None, facts)
+        if kept is facts:
+            membership.exit = facts
+            membership.end, membership.ended_by = facts.date, "withdrawn"
+        if not planned:
+            membership.state = "ended"
+        elif membership.state == "active":
+            membership.state = "leaving"
         return
-    membership.disentanglement = facts
-    if membership.exit is not None or facts.kind != "disentangled":
+    current = membership.disentanglement
+    if (
+        current is None
+        or (current.status == PLANNED and not planned)
+        or (current.kind == "disentanglement_started" and facts.kind == "disentangled" and not planned)
+    ):
+        membership.disentanglement = facts
+    if membership.exit is not None or facts.kind != "disentangled" or planned:
         if not planned and membership.state == "active":
             membership.state = "leaving"
         return
@@ -238,7 +272,7 @@ def _leave(membership: Membership, facts: EventFacts, planned: bool) -> None:
     decided = membership.decision or membership.termination
     membership.end = _span(decided.date, facts.date) if decided else facts.date
     membership.ended_by = "withdrawn" if membership.decision else "terminated"
-    membership.state = "leaving" if planned else "ended"
+    membership.state = "ended"
 
 
 def derive_status(events: Sequence[EventFacts], memberships: Sequence[Membership] | None = None) -> str:
@@ -261,6 +295,79 @@ def derive_status(events: Sequence[EventFacts], memberships: Sequence[Membership
     if any(m.state in ("active", "leaving") for m in memberships):
         return "active"
     return "planned"
+
+
+# --- Status as of the evidence ------------------------------------------------
+
+# States that say something about today; "ended" and "left" are past facts.
+NOW_STATUSES = frozenset({"planned", "active", "ending"})
+NOW_MEMBERSHIP_STATES = frozenset({"planned", "active", "leaving"})
+UNKNOWN = "unknown"
+
+
+def horizon_days() -> int:
+    """How old evidence may be before a "now" claim must say how old it is (days)."""
+    from django.conf import settings
+
+    return settings.PORTAL_EVIDENCE_HORIZON_DAYS
+
+
+def last_evidence(
+    events: Iterable[EventFacts],
+    source_dates: Iterable[datetime.date | None] = (),
+    verified: Iterable[datetime.date | None] = (),
+) -> datetime.date | None:
+    """The date of the most recent evidence: the latest dated event that happened (its earliest
+    possible day, so a vague date claims no more than it says), the latest published date of a
+    cited source, or the latest recorded verification against the sources."""
+    candidates = [f.date.lower for f in events if f.status == HAPPENED and f.date.lower]
+    candidates += [day for day in source_dates if day]
+    candidates += [day for day in verified if day]
+    return max(candidates, default=None)
+
+
+def is_stale(evidence: datetime.date | None, today: datetime.date, horizon: int | None = None) -> bool:
+    """Is the evidence older than the horizon (or missing)?"""
+    horizon = horizon_days() if horizon is None else horizon
+    return evidence is None or (today - evidence).days > horizon
+
+
+def current_status(
+    status: str, evidence: datetime.date | None, today: datetime.date, horizon: int | None = None
+) -> str:
+    """The status to state today: "unknown" when a "now" status rests on evidence older than the horizon."""
+    if status in NOW_STATUSES and is_stale(evidence, today, horizon):
+        return UNKNOWN
+    return status
+
+
+def as_of(
+    label: str, state: str, evidence: datetime.date | None, today: datetime.date, horizon: int | None = None
+) -> str:
+    """A "now" label, qualified when its evidence is old: "actief volgens de laatste bron (27 oktober 2010)"."""
+    if state not in NOW_STATUSES | NOW_MEMBERSHIP_STATES or not is_stale(evidence, today, horizon):
+        return label
+    if evidence is None:
+        return _("%(status)s according to undated sources") % {"status": label}
+    return _("%(status)s according to the latest source (%(date)s)") % {
+        "status": label,
+        "date": dates.render_date(evidence.isoformat()),
+    }
+
+
+def event_status_words(status: str, date: dates.FuzzyDate, today: datetime.date) -> str:
+    """The status of an event in words, for every place an event is listed ("" when it happened).
+
+    A plan whose whole date range has passed without confirmation says so:
+    "gepland voor december 2021, niet bevestigd".
+    """
+    if status == ABANDONED:
+        return _("abandoned")
+    if status != PLANNED:
+        return ""
+    if date.upper is not None and date.upper < today:
+        return _("planned for %(date)s, not confirmed") % {"date": dates.render_date(date.text)}
+    return _("planned")
 
 
 def check_rules(events: Sequence[EventFacts], partnership_name: str) -> list[RuleViolation]:
@@ -371,11 +478,20 @@ def _names(refs: Sequence[MunicipalityRef]) -> str:
     return _("%(first)s and %(last)s") % {"first": ", ".join(names[:-1]), "last": names[-1]}
 
 
-def status_sentence(events: Sequence[EventFacts], memberships: Sequence[Membership] | None = None) -> str:
+def status_sentence(
+    events: Sequence[EventFacts],
+    memberships: Sequence[Membership] | None = None,
+    *,
+    evidence: datetime.date | None = None,
+    today: datetime.date | None = None,
+    horizon: int | None = None,
+) -> str:
     """One sentence, written from the events, that says where the partnership stands.
 
     E.g. "Signed on 16 April 2013 by Schiedam, Vlaardingen and Maassluis; Maassluis
     left in autumn 2016 – 2017; Schiedam decided in 2019 to terminate it."
+    Given `today`, a status that speaks of now ends by saying how old its evidence is
+    when that is older than the horizon.
     """
     if memberships is None:
         memberships = derive_memberships(events)
@@ -423,5 +539,13 @@ def status_sentence(events: Sequence[EventFacts], memberships: Sequence[Membersh
         elif facts.kind in ("terminated", "dissolved"):
             template = _("it was terminated %(when)s") if facts.kind == "terminated" else _("it was dissolved %(when)s")
             clauses.append(template % {"when": _when(facts.date)})
+    if today is not None and current_status(derive_status(events, memberships), evidence, today, horizon) == UNKNOWN:
+        if evidence is None:
+            clauses.append(_("no dated source is recorded, so whether this still holds is not known"))
+        else:
+            clauses.append(
+                _("the latest source dates from %(date)s; whether this still holds is not recorded")
+                % {"date": dates.render_date(evidence.isoformat())}
+            )
     sentence = "; ".join(clause.replace("  ", " ").strip() for clause in clauses)
     return sentence[0].upper() + sentence[1:] + "."

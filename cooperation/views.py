@@ -45,8 +45,10 @@ LIST_FILTERS = PartnershipFilterSet.only(
 )
 PILLAR_FILTERS = PartnershipFilterSet.only("pillar", "sort")
 MEMBERSHIPS_PER_PAGE = 25
-# Kinds of event where a reader expects to hear about money; silence is shown as "not yet known".
+# Kinds of event where a reader expects to hear about money, or who decided; silence is shown as
+# "not recorded" ("not yet known" only when a source says so, in the cost note).
 COST_KINDS = {"withdrawn", "terminated", "disentanglement_started", "disentangled", "costs_settled", "dissolved"}
+DECISION_KINDS = {"withdrawal_decided", "termination_decided"}
 
 
 def _today() -> datetime.date:
@@ -57,11 +59,13 @@ def home(request):
     """1 query when cached (the register stamp); cold: + two counts, latest events, their
     municipalities (+ session/user when signed in)."""
     internal = permissions.can_view_internal(request.user)
+    today = _today()
 
     def build() -> dict:
         partnerships = Partnership.objects.visible_to(request.user)
-        # "Active now" excludes partnerships whose termination was decided (status "ending").
-        running = partnerships.filter(status=Partnership.Status.ACTIVE)
+        # "Active now" excludes partnerships whose termination was decided (status "ending") and
+        # those whose latest evidence is older than the horizon (status "unknown" today).
+        running = partnerships.with_current_status(Partnership.Status.ACTIVE, today)
         latest = (
             Event.objects.visible_to(request.user)
             .filter(status=Event.Status.HAPPENED, date_lower__isnull=False)
@@ -81,7 +85,7 @@ def home(request):
         }
 
     figures = fragments.cached(
-        fragments.register_key("home", stamp=fragments.register_stamp(), internal=internal), build
+        fragments.register_key("home", today, stamp=fragments.register_stamp(), internal=internal), build
     )
     return render(request, "cooperation/home.html", {**figures, "filter_form": PartnershipFilterForm()})
 
@@ -138,34 +142,46 @@ def _get_partnership(request, slug: str) -> Partnership:
 
 
 def partnership_detail(request, slug: str):
-    """7 queries: partnership, pillars, agreements, events, their municipalities, sources,
-    participants (+ session/user when signed in).
+    """8 queries: partnership, pillars, agreements, latest verification, events, their
+    municipalities, sources, participants (+ session/user when signed in).
 
     The status, chart, members table and timeline are cached per change of the partnership
-    (cooperation/fragments.py); a cached page costs 3 queries: partnership, pillars, agreements.
+    (cooperation/fragments.py); a cached page costs 4 queries: partnership, pillars, agreements,
+    latest verification. Every "now" claim is as of the latest evidence, computed here from the
+    events shown, their sources and the latest verification.
     """
     partnership = _get_partnership(request, slug)
     internal = permissions.can_view_internal(request.user)
     today = _today()
+    verification = partnership.verifications.select_related("user").first()
 
     def build() -> dict:
         events = list(partnership.events.visible_to(request.user).for_timeline())
         facts = [timeline.facts_from_event(event) for event in events]
         rows = timeline.ordered(facts)
         memberships = timeline.derive_memberships(facts)
+        evidence = timeline.last_evidence(
+            facts,
+            [source.published_on for event in events for source in event.sources.all()],
+            [verification.verified_on] if verification else [],
+        )
+        status = timeline.derive_status(facts, memberships)
         # Every member appears in some event, so this covers every lane of the chart.
         urls = {m.pk: m.get_absolute_url() for event in events for m in event.municipalities.all()}
         context = {
             "timeline": [row.event for row in rows],
             "memberships": memberships,
             "municipality_urls": urls,
-            "chart": chart.chart(facts, memberships, today, urls),
+            "chart": chart.chart(facts, memberships, today, urls, evidence=evidence),
             "cost_kinds": COST_KINDS,
+            "decision_kinds": DECISION_KINDS,
             "can_view_internal": internal,
+            "evidence": evidence,
         }
         return {
-            "status_sentence": timeline.status_sentence(facts, memberships),
-            "status": timeline.derive_status(facts, memberships),
+            "status_sentence": timeline.status_sentence(facts, memberships, evidence=evidence, today=today),
+            "status": timeline.current_status(status, evidence, today),
+            "status_label": timeline.as_of(str(Partnership.Status(status).label), status, evidence, today),
             "members_html": render_to_string("cooperation/_partnership_body.html", {**context, "part": "members"}),
             "timeline_html": render_to_string("cooperation/_partnership_body.html", {**context, "part": "timeline"}),
             "map_members": map_views.partnership_members(events, memberships),
@@ -174,7 +190,8 @@ def partnership_detail(request, slug: str):
     body = fragments.cached(fragments.partnership_key(partnership, internal=internal, today=today), build)
     # The map as of the year asked for (?year=), from the cached members: no query.
     map_context = map_views.partnership_map(body["map_members"], request.GET)
-    return render(request, "cooperation/partnership_detail.html", {"partnership": partnership, **body, **map_context})
+    context = {"partnership": partnership, "verification": verification, **body, **map_context}
+    return render(request, "cooperation/partnership_detail.html", context)
 
 
 def municipality_detail(request, cbs_code: str):
@@ -203,7 +220,8 @@ def municipality_detail(request, cbs_code: str):
         return render_to_string("cooperation/_municipality_body.html", context, request=request)
 
     stamp = fragments.register_stamp()
-    key = fragments.register_key("municipality", municipality.pk, page_number, stamp=stamp, internal=internal)
+    # Keyed by the day too: "still a member" is qualified once its evidence passes the horizon.
+    key = fragments.register_key("municipality", municipality.pk, page_number, _today(), stamp=stamp, internal=internal)
     map_key = fragments.register_key("municipality-map", municipality.pk, stamp=stamp, internal=internal)
     context = {
         "municipality": municipality,
@@ -234,10 +252,11 @@ def pillar_detail(request, code: str):
 def about(request):
     """2 queries: register figures and the pillars."""
     visible = Partnership.objects.visible_to(request.user)
+    # Verifications are recorded acts (Verification rows), not a date typed on the partnership.
     figures = visible.aggregate(
         partnerships=Count("pk", distinct=True),
-        newest_verified=Max("last_verified"),
-        oldest_verified=Min("last_verified"),
+        newest_verified=Max("verifications__verified_on"),
+        oldest_verified=Min("verifications__verified_on"),
     )
     context = {"figures": figures, "pillars": Pillar.objects.all()}
     return render(request, "cooperation/about.html", context)

@@ -310,6 +310,8 @@ if not re.fullmatch(r"[0-9]+/(s|sec|second|m|min|minute|h|hour|d|day)", API_ANON
 PORTAL_BASE_URL = os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 # Seconds after which a stored open-data download is rebuilt (it is served meanwhile).
 OPEN_DATA_MAX_AGE = env_int("OPEN_DATA_MAX_AGE", 3600)
+# A "now" claim (active, member) on evidence older than this says how old it is (issue 15).
+PORTAL_EVIDENCE_HORIZON_DAYS = env_int("PORTAL_EVIDENCE_HORIZON_DAYS", 730)
 SPECTACULAR_SETTINGS = {
     "TITLE": "ICT cooperation portal API",
     "DESCRIPTION": "Read-only open data: municipalities, partnerships, events and pillars. See docs/open-data.md.",

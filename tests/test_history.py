@@ -36,13 +36,13 @@ def test_an_admin_change_is_recorded_with_who_and_when(admin_client, admin_user,
 
 
 def test_reverting_an_event_restores_its_fields_municipalities_and_derived_data(admin_client, msg, municipality):
-    event = msg.events.get(kind="cooperation_started")
+    event = msg.events.get(kind="signed")
     sittard = municipality("Sittard-Geleen")
     before = event.history.first()
     original = (event.title, sorted(event.municipalities.values_list("pk", flat=True)))
-    assert msg.memberships.get(municipality=sittard).start_text == "2009-10"
+    assert msg.memberships.get(municipality=sittard).start_text == "2010-10-27"
     change_event(admin_client, event, title="Per ongeluk gewijzigd", municipalities=[municipality("Maastricht").pk])
-    assert msg.memberships.get(municipality=sittard).start_text == "2010-10-27"  # now from the signing
+    assert not msg.memberships.filter(municipality=sittard).exists()  # no start of its own left
 
     url = reverse("admin:cooperation_event_simple_history", args=[event.pk, before.history_id])
     form = admin_client.get(url)
@@ -51,7 +51,7 @@ def test_reverting_an_event_restores_its_fields_municipalities_and_derived_data(
     assert response.status_code == 302
     event.refresh_from_db()
     assert (event.title, sorted(event.municipalities.values_list("pk", flat=True))) == original
-    assert msg.memberships.get(municipality=sittard).start_text == "2009-10"
+    assert msg.memberships.get(municipality=sittard).start_text == "2010-10-27"
     assert event.history.first().history_type == "~"  # the revert is a change of its own, kept too
 
 

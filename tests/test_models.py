@@ -58,3 +58,58 @@ def test_municipality_has_its_tooi_identifier(db):
     assert (
         Municipality.objects.get(cbs_code="GM0935").tooi_uri == "https://identifier.overheid.nl/tooi/id/gemeente/gm0935"
     )
+
+
+# --- Verifications: an act by an editor, recorded as a row (issue 15) ------------------------
+
+
+@pytest.fixture
+def editor_vlaardingen(db):
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    from cooperation.models import EditorProfile
+
+    editor = get_user_model().objects.create_user("editor_vl", password="Redacteur-wachtwoord-1", is_staff=True)
+    editor.groups.add(Group.objects.get(name="editor"))
+    EditorProfile.objects.create(user=editor).municipalities.set([Municipality.objects.get(cbs_code="GM0622")])
+    return editor
+
+
+def test_the_demo_carries_no_verification(svm, msg):
+    assert not svm.verifications.exists() and not msg.verifications.exists()
+
+
+def test_an_editor_records_a_verification_of_their_own_partnership_only(client, editor_vlaardingen, svm, msg):
+    from django.urls import reverse
+    from django.utils import timezone
+
+    client.force_login(editor_vlaardingen)
+    response = client.post(
+        reverse("admin:cooperation_partnership_changelist"),
+        {"action": "record_verification", "_selected_action": [svm.pk, msg.pk]},
+    )
+    assert response.status_code == 302
+    verification = svm.verifications.get()
+    assert (verification.user, verification.verified_on) == (editor_vlaardingen, timezone.localdate())
+    assert [source.title for source in verification.sources.all()] == [
+        "Schiedam ziet af van ICT-samenwerking met Vlaardingen"
+    ]
+    # Maastricht–Sittard-Geleen is not theirs: nothing recorded there.
+    assert not msg.verifications.exists()
+    # A verification is evidence: the cached status of today is "ending" again, not "unknown".
+    svm.refresh_from_db()
+    assert svm.last_evidence == timezone.localdate()
+    assert Partnership.objects.with_current_status("ending", timezone.localdate()).filter(pk=svm.pk).exists()
+
+
+def test_with_current_status_follows_the_horizon(svm, msg, settings):
+    import datetime
+
+    today = datetime.date(2026, 12, 1)
+    unknown = set(Partnership.objects.with_current_status("unknown", today).values_list("slug", flat=True))
+    assert unknown == {svm.slug, msg.slug}
+    assert not Partnership.objects.with_current_status("active", today).exists()
+    settings.PORTAL_EVIDENCE_HORIZON_DAYS = 365 * 30
+    assert list(Partnership.objects.with_current_status("active", today)) == [msg]
+    assert list(Partnership.objects.with_current_status("ending", today)) == [svm]

@@ -64,6 +64,10 @@ def test_popolo_export_of_the_seed_cases_has_maassluis_leaving():
     organizations = {o["id"]: o for o in document["organizations"]}
     svm = organizations[f"partnership/{SVM}"]
     assert svm["founding_date"] == "2013-04-16"
+    # "ending" rests on the article of 8 May 2019, older than the horizon: unknown today.
+    assert (svm["status"], svm["last_evidence"]) == ("unknown", "2019-05-08")
+    assert memberships["municipality/GM0622"]["state_as_of"] == "2019-05-08"
+    assert maassluis["state_as_of"] is None  # having left is a fact of the past
     assert svm["links"][0]["url"] == f"{BASE}/partnerships/{SVM}/"
     maassluis_org = organizations["municipality/GM0556"]
     assert {"scheme": "cbs", "identifier": "GM0556"} in maassluis_org["identifiers"]

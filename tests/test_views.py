@@ -1,5 +1,7 @@
 """The public pages: content, filters, visibility and a fixed query count."""
 
+import datetime
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
@@ -80,11 +82,13 @@ def test_register_pages_query_counts_are_pinned_cold_and_warm(client, django_ass
 
 def test_partnership_page_query_count_is_pinned(client, django_assert_num_queries, svm):
     with translation.override("nl"):
-        # partnership, pillars, agreements, events, municipalities, sources, participants
-        with django_assert_num_queries(7):
+        # partnership, pillars, agreements, latest verification, events, municipalities, sources,
+        # participants
+        with django_assert_num_queries(8):
             assert client.get(SVM_URL).status_code == 200
-        # the status, chart and timeline come from the cache: partnership, pillars, agreements
-        with django_assert_num_queries(3):
+        # the status, chart and timeline come from the cache: partnership, pillars, agreements,
+        # latest verification
+        with django_assert_num_queries(4):
             assert client.get(SVM_URL).status_code == 200
 
 
@@ -97,7 +101,8 @@ class TestPartnershipPage:
         assert '<time datetime="2013-04-16">16 april 2013</time>' in page
         assert "afgeblazen" in page  # the joint ICT organisation
         assert "Kor Kegel" in page and "8 mei 2019" in page
-        assert "kosten nog niet bekend" in page or "Nog te bepalen" in page
+        assert "Nog te bepalen" in page  # the cost note, as the article says
+        assert "kosten nog niet bekend" not in page
 
     def test_english_version(self, client):
         page = text(client.get("/en" + SVM_URL))
@@ -167,9 +172,13 @@ class TestList:
             ("province=Limburg", {"maastricht-sittard-geleen-ict"}),
             ("pillar=joint_procurement", {"maastricht-sittard-geleen-ict"}),
             ("legal_form=covenant", {"maastricht-sittard-geleen-ict", "schiedam-vlaardingen-maassluis-ict"}),
-            ("status=ending", {"schiedam-vlaardingen-maassluis-ict"}),
-            ("status=active", {"maastricht-sittard-geleen-ict"}),
-            ("year=2009", {"maastricht-sittard-geleen-ict"}),
+            # Both rest on sources older than the horizon (2010, 2019): their status today is unknown.
+            ("status=ending", set()),
+            ("status=active", set()),
+            ("status=unknown", {"maastricht-sittard-geleen-ict", "schiedam-vlaardingen-maassluis-ict"}),
+            # The 2009 cooperation was the precursor; membership starts with the 2010 agreement.
+            ("year=2009", set()),
+            ("year=2010", {"maastricht-sittard-geleen-ict"}),
             ("year=2014", {"maastricht-sittard-geleen-ict", "schiedam-vlaardingen-maassluis-ict"}),
             ("q=Schiedam&pillar=joint_procurement", set()),
             ("q=Maastricht&pillar=joint_procurement", {"maastricht-sittard-geleen-ict"}),
@@ -204,9 +213,23 @@ class TestList:
 
 def test_home_shows_counts_and_latest_events(client):
     response = client.get("/")
+    # Maastricht–Sittard-Geleen's only source is of 2010: not "active now" (the other is ending).
+    assert response.context["active_count"] == 0
+    assert response.context["municipality_count"] == 0
+    assert "Schiedam zegt de samenwerkingsovereenkomst ICT op" in text(response)
+
+
+def test_home_counts_a_partnership_with_recent_evidence_as_active(client, settings):
+    settings.PORTAL_EVIDENCE_HORIZON_DAYS = 365 * 30
+    response = client.get("/")
     assert response.context["active_count"] == 1  # the other one is ending: termination decided
     assert response.context["municipality_count"] == 2  # Maastricht and Sittard-Geleen
-    assert "Schiedam zegt de samenwerkingsovereenkomst ICT op" in text(response)
+
+
+def test_list_filter_status_active_follows_the_horizon(client, settings):
+    settings.PORTAL_EVIDENCE_HORIZON_DAYS = 365 * 30
+    response = client.get("/partnerships/?status=active")
+    assert [p.slug for p in response.context["page"].object_list] == ["maastricht-sittard-geleen-ict"]
 
 
 def test_municipality_page_shows_membership_and_merger_history(client):
@@ -258,9 +281,11 @@ def test_pillar_page_is_paginated(client):
     assert len(second.context["cards"]) == 6
 
 
-def test_about_page_says_how_current_the_data_is(client):
-    page = text(client.get("/about/"))
-    assert "23 november 2026" in page
+def test_about_page_says_how_current_the_data_is(client, msg, admin_user):
+    # The demo carries no verification: none happened.
+    assert "Er is nog geen samenwerkingsverband met de bronnen vergeleken." in text(client.get("/about/"))
+    services.verification_record(partnership=msg, by=admin_user, verified_on=datetime.date(2026, 11, 23))
+    assert "23 november 2026" in text(client.get("/about/"))
 
 
 def test_every_page_has_a_language_switch(client):
