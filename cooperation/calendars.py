@@ -20,6 +20,7 @@ from icalendar import Event as CalendarEntry
 
 from . import dates
 from .models import Agreement, Event, Municipality, Partnership
+from .permissions import can_view_internal
 
 PRODID = "-//ICT-samenwerking//Cooperation portal//NL"
 UID_DOMAIN = "ict-samenwerking.nl"
@@ -104,7 +105,7 @@ def _response(request, name: str, events, agreements) -> HttpResponse:
 
 def _planned(request):
     return (
-        Event.objects.visible_to(request.user)
+        Event.objects.for_audience(can_view_internal(request.user))
         .filter(status=Event.Status.PLANNED)
         .select_related("partnership")
         .prefetch_related("municipalities")
@@ -114,7 +115,7 @@ def _planned(request):
 
 def partnership_calendar(request, slug: str):
     """Planned events and agreement end dates of one partnership."""
-    partnership = get_object_or_404(Partnership.objects.visible_to(request.user), slug=slug)
+    partnership = get_object_or_404(Partnership.objects.for_audience(can_view_internal(request.user)), slug=slug)
     events = _planned(request).filter(partnership=partnership)
     agreements = (
         Agreement.objects.filter(partnership=partnership, term_end__isnull=False)
@@ -130,7 +131,9 @@ def municipality_calendar(request, cbs_code: str):
     events = _planned(request).filter(municipalities=municipality)
     agreements = (
         Agreement.objects.filter(
-            partnership__in=Partnership.objects.visible_to(request.user).filter(memberships__municipality=municipality),
+            partnership__in=Partnership.objects.for_audience(can_view_internal(request.user)).with_member(
+                municipality=municipality
+            ),
             term_end__isnull=False,
         )
         .select_related("partnership")

@@ -26,6 +26,7 @@ from django.utils import timezone
 from django.utils.cache import get_conditional_response
 from django.utils.http import http_date, quote_etag
 
+from . import queue
 from .models import Event, Municipality, OpenDataFile, Partnership
 from .popolo import SCHEMA_VERSION as POPOLO_VERSION
 from .popolo import popolo_export
@@ -110,11 +111,9 @@ def open_data_store(*, base_url: str) -> list[str]:
 
 
 def _request_refresh() -> None:
-    from .tasks import build_open_data
-
     max_age = settings.OPEN_DATA_MAX_AGE
     if cache.add(REFRESH_LOCK, True, timeout=max(max_age // 6, 1)):
-        build_open_data.delay()
+        queue.enqueue("build_open_data")
 
 
 def download(request, name: str):

@@ -31,7 +31,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import derived, permissions
+from . import permissions, services
 from .derived import chunks, m2m_ids
 from .history import m2m_field_names, m2m_history_model, m2m_names, record_bulk
 from .models import Event, ImportBatch, Municipality, Partnership, Source
@@ -641,8 +641,7 @@ def import_undo(*, batch: ImportBatch, user) -> dict[str, int]:
         counts["restored"] += len(restored)
         if model is Partnership:
             touched_partnerships |= {obj.pk for obj in restored}
-    for partnership in Partnership.objects.filter(pk__in=touched_partnerships):
-        derived.rebuild_derived(partnership)
+    services.partnerships_changed(partnership_ids=touched_partnerships)
     batch.undone_at, batch.undone_by = now, history_user
     batch.save(update_fields=["undone_at", "undone_by"])
     return counts

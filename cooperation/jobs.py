@@ -27,6 +27,7 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from . import queue
 from .models import ImportJob
 
 logger = logging.getLogger(__name__)
@@ -71,13 +72,11 @@ def job_create(*, user, kind: str, data: bytes, filename: str, total_rows: int =
 def _enqueue(job_id: int) -> None:
     from kombu.exceptions import OperationalError
 
-    from .tasks import run_import_job
-
     if settings.CELERY_TASK_ALWAYS_EAGER:
         _start_thread(job_id)
         return
     try:
-        result = run_import_job.delay(job_id)
+        result = queue.enqueue("run_import_job", job_id)
     except (OperationalError, OSError) as error:
         logger.warning("Could not queue import job %s: %s", job_id, error)
         ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.QUEUED).update(
@@ -90,7 +89,6 @@ def _enqueue(job_id: int) -> None:
 def _start_thread(job_id: int) -> None:
     """Eager mode: run the task in-process, but in a thread, so the request that queued it
     returns at once and its progress page shows the bar moving."""
-    from .tasks import run_import_job
 
     task_id = str(uuid.uuid4())
     # Written before the thread starts: on SQLite its import would hold the write lock.
@@ -98,7 +96,7 @@ def _start_thread(job_id: int) -> None:
 
     def target() -> None:
         try:
-            run_import_job.apply(args=[job_id], task_id=task_id)
+            queue.enqueue("run_import_job", job_id, task_id=task_id)
         except Exception:
             logger.exception("Import job %s failed", job_id)
         finally:

@@ -40,8 +40,8 @@ from import_export import fields, resources, widgets
 from import_export.instance_loaders import BaseInstanceLoader
 from import_export.results import Result, RowResult
 
-from . import dates, notifications, permissions, timeline
-from .derived import chunks, m2m_ids, rebuild_derived_many
+from . import dates, notifications, permissions, services, timeline
+from .derived import chunks, m2m_ids
 from .history import create_with_history, ensure_baseline, insert_links, m2m_names, record_bulk
 from .models import (
     CBS_CODE_PATTERN,
@@ -686,7 +686,7 @@ class RegisterResource(resources.ModelResource):
 
     def finish(self) -> None:
         """After the last write: the derived data of what the import touched."""
-        rebuild_derived_many(self.touched, self.lookups)
+        services.partnerships_changed(partnership_ids=self.touched)
 
     def baseline(self, model, objects, now) -> None:
         """Record the state before the import of objects that have no history yet (see ensure_baseline)."""

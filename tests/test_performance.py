@@ -10,7 +10,7 @@ from django.contrib.staticfiles.storage import staticfiles_storage
 from django.core.management import call_command
 from django.test import RequestFactory, override_settings
 
-from cooperation import derived, services
+from cooperation import services
 from cooperation.models import Event, Municipality, Participant, Partnership, Person, Pillar, Source
 
 pytestmark = pytest.mark.django_db
@@ -127,7 +127,7 @@ class TestRegisterCachesAreNeverStale:
         assert "0 samenwerkingsverbanden" in page(client, "/partnerships/?q=Schielandbrug")
         svm.name = "Samenwerking Schielandbrug"
         svm.save()
-        derived.rebuild_derived(svm)  # as the admin does: the search text follows the name
+        services.partnerships_changed(partnership_ids=[svm.pk])  # as the admin does: the search text follows the name
         assert "Samenwerking Schielandbrug" in page(client, "/partnerships/?q=Schielandbrug")
 
     def test_deleted_partnership_leaves_list_and_counts(self, client, msg):
