@@ -11,7 +11,7 @@ from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from . import notifications, permissions, services, timeline
+from . import permissions, services, timeline
 from .admin_import import PartnershipForm, RegisterAdminMixin, VersionLockFormMixin
 from .models import (
     Agreement,
@@ -25,6 +25,7 @@ from .models import (
     Person,
     Pillar,
     Source,
+    Visibility,
 )
 
 admin.site.site_header = _("ICT cooperation portal")
@@ -83,7 +84,7 @@ def _published(formsets) -> list[int]:
         ids += [
             event.pk
             for event, changed in formset.changed_objects
-            if "visibility" in changed and notifications.is_public(event)
+            if "visibility" in changed and event.visibility == Visibility.PUBLIC
         ]
     return ids
 
@@ -276,7 +277,7 @@ class ParticipantInline(admin.TabularInline):
 
 
 @admin.register(Municipality)
-class MunicipalityAdmin(RegisterAdminMixin, SimpleHistoryAdmin):
+class MunicipalityAdmin(ServiceWritesMixin, RegisterAdminMixin, SimpleHistoryAdmin):
     import_kind = "municipalities"
     list_display = ["name", "cbs_code", "province", "existed_until", "merged_into"]
     list_filter = ["province", ("existed_until", admin.EmptyFieldListFilter)]
@@ -284,6 +285,12 @@ class MunicipalityAdmin(RegisterAdminMixin, SimpleHistoryAdmin):
     autocomplete_fields = ["merged_into"]
     prepopulated_fields = {"slug": ["name"]}
     list_select_related = ["merged_into"]
+
+    def save_through_service(self, obj, form, *, save_links):
+        services.municipality_save(municipality=obj, save_links=save_links)
+
+    def delete_through_service(self, objects):
+        services.municipalities_delete(municipalities=objects)
 
 
 @admin.register(Pillar)
@@ -430,9 +437,15 @@ class SourceAdmin(ServiceWritesMixin, RegisterAdminMixin, SimpleHistoryAdmin):
 
 
 @admin.register(Person)
-class PersonAdmin(SimpleHistoryAdmin):
+class PersonAdmin(ServiceWritesMixin, SimpleHistoryAdmin):
     list_display = ["name"]
     search_fields = ["name"]
+
+    def save_through_service(self, obj, form, *, save_links):
+        services.person_save(person=obj, save_links=save_links)
+
+    def delete_through_service(self, objects):
+        services.persons_delete(persons=objects)
 
 
 class EditorProfileInline(admin.StackedInline):

@@ -439,7 +439,7 @@ class PartnershipFilter(django_filters.FilterSet):
     province = django_filters.ChoiceFilter(method="filter_province", choices=Province.choices)
     pillar = django_filters.ChoiceFilter(method="filter_pillar", choices=Pillar.Code.choices)
     legal_form = django_filters.ChoiceFilter(choices=Partnership.LegalForm.choices)
-    status = django_filters.ChoiceFilter(choices=Partnership.Status.choices)
+    status = django_filters.ChoiceFilter(method="filter_status", choices=Partnership.Status.choices)
     year = YearFilter(method="filter_year", help_text="Active (a membership overlaps) in this year.")
     changed_since = _changed_since_field()
 
@@ -458,6 +458,9 @@ class PartnershipFilter(django_filters.FilterSet):
 
     def filter_pillar(self, queryset, name, value):
         return queryset.on_pillar(value)
+
+    def filter_status(self, queryset, name, value):
+        return queryset.with_status(value)
 
     def filter_year(self, queryset, name, value):
         return queryset.active_in(int(value))

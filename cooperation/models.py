@@ -274,8 +274,10 @@ class PartnershipQuerySet(models.QuerySet):
         return clone
 
     def audience_field(self, name: str) -> str:
-        """The column holding this audience's copy of a derived field."""
-        return f"staff_{name}" if self.audience == Audience.STAFF else name
+        """The column holding this audience's copy of a derived field (AUDIENCE_FIELDS, changed_at)."""
+        if self.audience == Audience.STAFF:
+            return f"staff_{name}"
+        return "public_changed_at" if name == "changed_at" else name
 
     def for_list(self):
         """Partnerships for list entries, without their long search texts. Pillars and memberships
@@ -334,8 +336,12 @@ class PartnershipQuerySet(models.QuerySet):
         return self.filter(pk__in=overlapping.values("partnership_id"))
 
     def changed_since(self, moment):
-        """Partnerships whose data as this audience sees it changed at or after `moment`."""
-        return self.filter(**{f"{self.audience_field('changed_at')}__gte": moment})
+        """Partnerships whose data as this audience sees it changed at or after `moment`: their
+        "changed at" for this audience, or an event this audience sees (a semi-join)."""
+        events = Event.objects.for_audience(self.audience == Audience.STAFF).filter(updated_at__gte=moment)
+        return self.filter(
+            Q(**{f"{self.audience_field('changed_at')}__gte": moment}) | Q(pk__in=events.values("partnership_id"))
+        )
 
 
 class Partnership(models.Model):

@@ -153,6 +153,58 @@ def sources_delete(*, sources: Iterable[Source]) -> int:
 
 
 @transaction.atomic
+def person_save(*, person: Person, save_links: Callable[[], Iterable[int] | None] | None = None) -> Person:
+    """Save a person; the partnerships of the events they took part in are rebuilt (they show them)."""
+    person.full_clean()
+    person.save()
+    _save_links(save_links)
+    partnerships_changed(
+        partnership_ids=Event.objects.filter(participants__person=person).values_list("partnership_id", flat=True)
+    )
+    return person
+
+
+def _concerning(municipality_ids: Iterable[int]) -> set[int]:
+    """Partnerships with an event concerning, or a membership of, these municipalities."""
+    ids = list(municipality_ids)
+    return set(Event.objects.filter(municipalities__in=ids).values_list("partnership_id", flat=True)) | set(
+        Partnership.objects.filter(memberships__municipality__in=ids).values_list("pk", flat=True)
+    )
+
+
+@transaction.atomic
+def municipality_save(
+    *, municipality: Municipality, save_links: Callable[[], Iterable[int] | None] | None = None
+) -> Municipality:
+    """Save a municipality; the partnerships it is part of are rebuilt (names and successors show)."""
+    municipality.full_clean()
+    municipality.save()
+    _save_links(save_links)
+    partnerships_changed(partnership_ids=_concerning([municipality.pk]))
+    return municipality
+
+
+@transaction.atomic
+def persons_delete(*, persons: Iterable[Person]) -> int:
+    """Delete people who took part in nothing (a participant's person is protected)."""
+    persons = list(persons)
+    for person in persons:
+        person.delete()
+    partnerships_changed(partnership_ids=())
+    return len(persons)
+
+
+@transaction.atomic
+def municipalities_delete(*, municipalities: Iterable[Municipality]) -> int:
+    municipalities = list(municipalities)
+    partnership_ids = _concerning(m.pk for m in municipalities)
+    for municipality in municipalities:
+        municipality.delete()
+    partnerships_changed(partnership_ids=partnership_ids)
+    return len(municipalities)
+
+
+@transaction.atomic
 def object_restore(*, record, user):
     """Bring back a deleted object from its history (`history.restore_deleted`) and rebuild the
     partnerships it belongs to or is cited in."""
