@@ -27,9 +27,8 @@ from .models import Agreement, Event, Municipality, Participant, Partnership, Pe
 def partnerships_changed(*, partnership_ids: Iterable[int], published_event_ids: Iterable[int] = ()) -> None:
     """The end of every write: rebuild the derived data of these partnerships (both audiences;
     ids of deleted ones are skipped; the rebuild moves the "changed at" stamps that key the
-    caches, see fragments.py), and notify the followers
-    of the events that were published (created, or changed to public; internal ones reach only
-    followers who may see them).
+    caches, see fragments.py), and notify the followers of the events that were published
+    (created, or changed to public; internal ones reach only followers who may see them).
 
     Bulk writers (imports, undo, the generator) call it once with all they touched.
     """
@@ -71,9 +70,11 @@ def partnership_save(
 def partnerships_delete(*, partnerships: Iterable[Partnership]) -> int:
     """Delete partnerships with what hangs under them (agreements, events, memberships)."""
     partnerships = list(partnerships)
+    ids = [partnership.pk for partnership in partnerships]
     for partnership in partnerships:
         partnership.delete()
-    partnerships_changed(partnership_ids=[p.pk for p in partnerships if p.pk])
+    # Their derived rows went with them; the rebuild skips them, and marks nothing else changed.
+    partnerships_changed(partnership_ids=ids)
     return len(partnerships)
 
 
