@@ -216,7 +216,7 @@ def _shown_with(ids: list[int]) -> dict[int, dict[str, list[tuple]]]:
     for partnership_id, *row in Participant.objects.filter(event__partnership_id__in=ids).values_list(
         "event__partnership_id", *participant_fields
     ):
-        shown[partnership_id]["participants"].append(tuple(str(value) for value in row))
+        shown[partnership_id]["participants"].append((row[0], *(str(value) for value in row[1:])))
     source_fields = [f"source__{f.attname}" for f in Source._meta.concrete_fields]
     for partnership_id, *row in Event.sources.through.objects.filter(event__partnership_id__in=ids).values_list(
         "event__partnership_id", "event_id", *source_fields
