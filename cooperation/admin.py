@@ -17,7 +17,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from . import derived, notifications, permissions, services, timeline
+from . import permissions, services, timeline
 from .admin_import import PartnershipForm, RegisterAdminMixin, VersionLockFormMixin
 from .models import (
     Agreement,
@@ -31,6 +31,7 @@ from .models import (
     Person,
     Pillar,
     Source,
+    Visibility,
 )
 
 admin.site.site_header = _("ICT cooperation portal")
@@ -77,6 +78,55 @@ NOT_OWN_PARTNERSHIP = _(
     "Record at least one event that concerns one of your municipalities; "
     "otherwise you could not edit this partnership afterwards."
 )
+
+
+def _published(formsets) -> list[int]:
+    """Ids of the events an inline formset published: new ones, and those changed to public."""
+    ids = []
+    for formset in formsets:
+        if formset.model is not Event:
+            continue
+        ids += [event.pk for event in formset.new_objects]
+        ids += [
+            event.pk
+            for event, changed in formset.changed_objects
+            if "visibility" in changed and event.visibility == Visibility.PUBLIC
+        ]
+    return ids
+
+
+class ServiceWritesMixin:
+    """Saves and deletes go through `services` (one write path): the object, its links and its
+    inlines in one service call, which ends in one rebuild of the derived data.
+
+    Django's admin saves the object (save_model) and then its links and inlines (save_related);
+    the service does both, so save_model only hands over, and save_related calls the service with
+    the saving of links as `save_links`. A history revert (simple_history) calls save_model only,
+    so there the service saves the links at once. Each admin names its services in
+    `save_through_service(obj, form, *, save_links)` and `delete_through_service(objects)`.
+    """
+
+    def save_model(self, request, obj, form, change):
+        obj._history_user = request.user
+        if getattr(request, "reverting_history", False):
+            self.save_through_service(obj, form, save_links=form.save_m2m)
+
+    def save_related(self, request, form, formsets, change):
+        def save_links():
+            super(ServiceWritesMixin, self).save_related(request, form, formsets, change)
+            return _published(formsets)
+
+        self.save_through_service(form.instance, form, save_links=save_links)
+
+    def delete_model(self, request, obj):
+        obj._history_user = request.user
+        self.delete_through_service([obj])
+
+    def delete_queryset(self, request, queryset):
+        objects = list(queryset)
+        for obj in objects:
+            obj._history_user = request.user
+        self.delete_through_service(objects)
 
 
 class PartnershipScopeMixin:
@@ -235,7 +285,7 @@ class ParticipantInline(admin.TabularInline):
 
 
 @admin.register(Municipality)
-class MunicipalityAdmin(RegisterAdminMixin, SimpleHistoryAdmin):
+class MunicipalityAdmin(ServiceWritesMixin, RegisterAdminMixin, SimpleHistoryAdmin):
     import_kind = "municipalities"
     list_display = ["name", "cbs_code", "province", "existed_until", "merged_into"]
     list_filter = ["province", ("existed_until", admin.EmptyFieldListFilter)]
@@ -243,6 +293,12 @@ class MunicipalityAdmin(RegisterAdminMixin, SimpleHistoryAdmin):
     autocomplete_fields = ["merged_into"]
     prepopulated_fields = {"slug": ["name"]}
     list_select_related = ["merged_into"]
+
+    def save_through_service(self, obj, form, *, save_links):
+        services.municipality_save(municipality=obj, save_links=save_links)
+
+    def delete_through_service(self, objects):
+        services.municipalities_delete(municipalities=objects)
 
 
 @admin.register(Pillar)
@@ -258,16 +314,16 @@ class PillarAdmin(admin.ModelAdmin):
 
 
 @admin.register(Partnership)
-class PartnershipAdmin(RegisterAdminMixin, PartnershipScopeMixin, SimpleHistoryAdmin):
+class PartnershipAdmin(ServiceWritesMixin, RegisterAdminMixin, PartnershipScopeMixin, SimpleHistoryAdmin):
     partnership_path = ""
     import_kind = "partnerships"
     form = PartnershipForm
-    list_display = ["name", "legal_form", "status", "visibility", "event_count", "last_evidence"]
-    list_filter = ["status", "legal_form", "visibility", "pillars", "memberships__municipality__province"]
+    list_display = ["name", "legal_form", "staff_status", "visibility", "event_count", "staff_last_evidence"]
+    list_filter = ["staff_status", "legal_form", "visibility", "pillars", "memberships__municipality__province"]
     search_fields = ["name", "slug", "summary", "memberships__municipality__name"]
     prepopulated_fields = {"slug": ["name"]}
     filter_horizontal = ["pillars"]
-    readonly_fields = ["status", "event_list", "verifications_made"]
+    readonly_fields = ["staff_status", "event_list", "verifications_made"]
     inlines = [AgreementInline, EventInline]
     actions = ["record_verification"]
 
@@ -344,22 +400,15 @@ class PartnershipAdmin(RegisterAdminMixin, PartnershipScopeMixin, SimpleHistoryA
     def event_count(self, obj):
         return obj.event_count
 
-    def save_related(self, request, form, formsets, change):
-        super().save_related(request, form, formsets, change)
-        derived.rebuild_derived(form.instance)
-        # Events saved through the inline: new ones, and those changed to public, are published.
-        for formset in formsets:
-            if formset.model is not Event:
-                continue
-            for event in formset.new_objects:
-                notifications.event_notify_followers(event=event, created=True, previous_visibility=None)
-            for event, changed in formset.changed_objects:
-                if "visibility" in changed:
-                    notifications.event_notify_followers(event=event, created=False, previous_visibility=None)
+    def save_through_service(self, obj, form, *, save_links):
+        services.partnership_save(partnership=obj, save_links=save_links)
+
+    def delete_through_service(self, objects):
+        services.partnerships_delete(partnerships=objects)
 
 
 @admin.register(Event)
-class EventAdmin(RegisterAdminMixin, PartnershipScopeMixin, SimpleHistoryAdmin):
+class EventAdmin(ServiceWritesMixin, RegisterAdminMixin, PartnershipScopeMixin, SimpleHistoryAdmin):
     import_kind = "events"
     form = EventForm
     list_display = ["partnership", "date_in_words", "kind", "status", "municipality_names", "visibility"]
@@ -430,39 +479,51 @@ class EventAdmin(RegisterAdminMixin, PartnershipScopeMixin, SimpleHistoryAdmin):
     def municipality_names(self, obj):
         return ", ".join(m.name for m in obj.municipalities.all())
 
-    def save_related(self, request, form, formsets, change):
-        super().save_related(request, form, formsets, change)
-        derived.rebuild_derived(form.instance.partnership)
-        notifications.event_notify_followers(
-            event=form.instance, created=not change, previous_visibility=form.initial.get("visibility")
-        )
+    def save_through_service(self, obj, form, *, save_links):
+        services.event_save(event=obj, save_links=save_links)
 
-    def delete_model(self, request, obj):
-        partnership = obj.partnership
-        super().delete_model(request, obj)
-        derived.rebuild_derived(partnership)
+    def delete_through_service(self, objects):
+        services.events_delete(events=objects)
 
 
 @admin.register(Agreement)
-class AgreementAdmin(RegisterAdminMixin, PartnershipScopeMixin, SimpleHistoryAdmin):
+class AgreementAdmin(ServiceWritesMixin, RegisterAdminMixin, PartnershipScopeMixin, SimpleHistoryAdmin):
     list_display = ["title", "partnership", "kind", "date_text", "term_end"]
     list_filter = ["kind"]
     search_fields = ["title", "partnership__name"]
     autocomplete_fields = ["partnership"]
     list_select_related = ["partnership"]
 
+    def save_through_service(self, obj, form, *, save_links):
+        services.agreement_save(agreement=obj, save_links=save_links)
+
+    def delete_through_service(self, objects):
+        services.agreements_delete(agreements=objects)
+
 
 @admin.register(Source)
-class SourceAdmin(RegisterAdminMixin, SimpleHistoryAdmin):
+class SourceAdmin(ServiceWritesMixin, RegisterAdminMixin, SimpleHistoryAdmin):
     list_display = ["title", "publisher", "published_on", "kind", "url"]
     list_filter = ["kind"]
     search_fields = ["title", "publisher", "author", "url"]
 
+    def save_through_service(self, obj, form, *, save_links):
+        services.source_save(source=obj, save_links=save_links)
+
+    def delete_through_service(self, objects):
+        services.sources_delete(sources=objects)
+
 
 @admin.register(Person)
-class PersonAdmin(SimpleHistoryAdmin):
+class PersonAdmin(ServiceWritesMixin, SimpleHistoryAdmin):
     list_display = ["name"]
     search_fields = ["name"]
+
+    def save_through_service(self, obj, form, *, save_links):
+        services.person_save(person=obj, save_links=save_links)
+
+    def delete_through_service(self, objects):
+        services.persons_delete(persons=objects)
 
 
 class EditorProfileInline(admin.StackedInline):

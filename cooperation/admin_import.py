@@ -25,8 +25,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from simple_history.models import to_historic
 
-from . import derived, history, permissions, services
-from .models import Event, Partnership
+from . import history, permissions, services
+from .models import Partnership
 from .porting.admin import ImportExportAdminMixin
 
 # --- No lost updates ---------------------------------------------------------------------
@@ -121,7 +121,7 @@ class RegisterAdminMixin(ImportExportAdminMixin):
         if request.method == "POST":
             record = get_object_or_404(self.model.history.model, history_id=request.POST.get("history_id"))
             try:
-                restored = history.restore_deleted(record=record, user=request.user)
+                restored = services.object_restore(record=record, user=request.user)
             except ValidationError as error:
                 messages.error(request, " ".join(error.messages))
             else:
@@ -142,21 +142,10 @@ class RegisterAdminMixin(ImportExportAdminMixin):
     # History -----------------------------------------------------------------------
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
-        # Reverting saves like the change page does: in a transaction, so the version check can lock
-        # the row, and followed by what save_related() does there: the derived data is rebuilt.
+        # Reverting saves like the change page does, through the services: simple_history calls
+        # save_model() (a service of the model's admin, told here to save the record's links
+        # too) and then saves the links once more, which changes nothing.
+        # In a transaction, so the version check can lock the row.
+        request.reverting_history = True
         with transaction.atomic():
-            before = _partnership_ids(self.model, object_id)
-            response = super().history_form_view(request, object_id, version_id, extra_context)
-            if response.status_code == 302:
-                for partnership in Partnership.objects.filter(pk__in=before | _partnership_ids(self.model, object_id)):
-                    derived.rebuild_derived(partnership)
-            return response
-
-
-def _partnership_ids(model, object_id) -> set[int]:
-    """The partnership whose derived data depends on this object, if any."""
-    if model is Partnership:
-        return {int(object_id)}
-    if model is Event:
-        return set(Event.objects.filter(pk=object_id).values_list("partnership_id", flat=True))
-    return set()
+            return super().history_form_view(request, object_id, version_id, extra_context)

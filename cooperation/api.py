@@ -266,6 +266,9 @@ class PartnershipSerializer(InternalFieldsMixin, serializers.ModelSerializer):
     last_evidence = serializers.SerializerMethodField()
     memberships = serializers.SerializerMethodField()
     links = serializers.SerializerMethodField()
+    # When the partnership last changed as this client sees it: an internal edit does not move it
+    # for anonymous clients (`Partnership.changed_at`).
+    updated_at = serializers.DateTimeField(source="changed_at", read_only=True)
     # Not read-only so that the schema marks it optional: it is left out for anonymous clients.
     internal_note = serializers.CharField(required=False, help_text="Only for signed-in clients.")
 
@@ -470,12 +473,12 @@ class PartnershipViews(ReadOnlyAPIView):
 
     def get_queryset(self):
         """4 queries for a page: partnerships, pillars, visible events, their municipalities."""
-        user = self.request.user
-        events = Event.objects.visible_to(user).prefetch_related(
+        internal = can_view_internal(self.request.user)
+        events = Event.objects.for_audience(internal).prefetch_related(
             Prefetch("municipalities", queryset=Municipality.objects.select_related("merged_into"))
         )
         return (
-            Partnership.objects.visible_to(user)
+            Partnership.objects.for_audience(internal)
             .prefetch_related("pillars", Prefetch("events", queryset=events, to_attr="visible_events"))
             .order_by("name", "pk")
         )
@@ -483,7 +486,7 @@ class PartnershipViews(ReadOnlyAPIView):
     def prepare(self, partnerships) -> None:
         for partnership in partnerships:
             _derive(partnership)
-            self.note_modified(partnership.updated_at, *(event.updated_at for event in partnership.visible_events))
+            self.note_modified(partnership.changed_at, *(event.updated_at for event in partnership.visible_events))
 
 
 class PartnershipList(PartnershipViews, generics.ListAPIView):
@@ -518,7 +521,7 @@ class EventViews(ReadOnlyAPIView):
     def get_queryset(self):
         """3 queries for a page: events with partnership and pillar, municipalities, sources."""
         return (
-            Event.objects.visible_to(self.request.user)
+            Event.objects.for_audience(can_view_internal(self.request.user))
             .select_related("partnership", "pillar")
             .prefetch_related("municipalities", "sources")
             .order_by(F("date_lower").asc(nulls_last=True), F("date_upper").asc(nulls_last=True), "pk")

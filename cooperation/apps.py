@@ -6,8 +6,3 @@ class CooperationConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "cooperation"
     verbose_name = _("ICT cooperation")
-
-    def ready(self):
-        from . import fragments
-
-        fragments.connect()

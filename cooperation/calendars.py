@@ -30,6 +30,7 @@ from icalendar import Event as CalendarEntry
 
 from . import dates, timeline
 from .models import Agreement, Event, Municipality, Partnership
+from .permissions import can_view_internal
 
 PRODID = "-//ICT-samenwerking//Cooperation portal//NL"
 TIME_ZONE = "Europe/Amsterdam"
@@ -163,7 +164,7 @@ def _response(request, name: str, events, agreements) -> HttpResponse:
 
 def _planned(request):
     return (
-        Event.objects.visible_to(request.user)
+        Event.objects.for_audience(can_view_internal(request.user))
         .filter(status=Event.Status.PLANNED)
         .select_related("partnership")
         .prefetch_related("municipalities")
@@ -187,7 +188,7 @@ def _agreements(**filters):
 
 def partnership_calendar(request, slug: str):
     """Planned events and agreement end dates of one partnership."""
-    partnership = get_object_or_404(Partnership.objects.visible_to(request.user), slug=slug)
+    partnership = get_object_or_404(Partnership.objects.for_audience(can_view_internal(request.user)), slug=slug)
     events = _planned(request).filter(partnership=partnership)
     agreements = _agreements(partnership=partnership)
     return _response(request, partnership.name, events, agreements)
@@ -198,7 +199,9 @@ def municipality_calendar(request, cbs_code: str):
     municipality = get_object_or_404(Municipality, cbs_code=cbs_code.upper())
     events = _planned(request).filter(municipalities=municipality)
     agreements = _agreements(
-        partnership__in=Partnership.objects.visible_to(request.user).filter(memberships__municipality=municipality)
+        partnership__in=Partnership.objects.for_audience(can_view_internal(request.user)).with_member(
+            municipality=municipality
+        )
     )
     name = _("Municipality of %(name)s") % {"name": municipality.name}
     return _response(request, name, events, agreements)

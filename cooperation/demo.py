@@ -14,7 +14,7 @@ import uuid
 
 from django.db import transaction
 
-from . import derived, services
+from . import services
 from .models import Agreement, Event, Municipality, Partnership, Person, Pillar, Source
 
 MAASTRICHT, SITTARD_GELEEN = "GM0935", "GM1883"
@@ -280,22 +280,23 @@ def load_demo() -> dict[str, int]:
     )
     pillars = Pillar.objects.in_bulk(field_name="code")
     for spec in PARTNERSHIPS:
-        partnership, was_created = Partnership.objects.get_or_create(
-            slug=spec["slug"],
-            defaults={
-                "name": spec["name"],
-                "legal_form": spec["legal_form"],
-                "summary": spec["summary"],
-            },
-        )
-        if was_created:
-            partnership.pillars.set([pillars[code] for code in spec["pillars"]])
+        partnership = Partnership.objects.filter(slug=spec["slug"]).first()
+        if partnership is None:
+            partnership = Partnership(
+                slug=spec["slug"], name=spec["name"], legal_form=spec["legal_form"], summary=spec["summary"]
+            )
+            chosen = [pillars[code] for code in spec["pillars"]]
+            services.partnership_save(
+                partnership=partnership, save_links=lambda p=partnership, c=chosen: p.pillars.set(c)
+            )
             created["partnerships"] += 1
-        source, _ = Source.objects.get_or_create(
-            title=SOURCES[spec["source"]]["title"], defaults=SOURCES[spec["source"]]
+        source_values = SOURCES[spec["source"]]
+        source = Source.objects.filter(title=source_values["title"]).first() or services.source_save(
+            source=Source(**source_values)
         )
         agreements = {
-            key: Agreement.objects.get_or_create(partnership=partnership, title=values["title"], defaults=values)[0]
+            key: Agreement.objects.filter(partnership=partnership, title=values["title"]).first()
+            or services.agreement_save(agreement=Agreement(partnership=partnership, **values))
             for key, values in spec["agreements"].items()
         }
         for event_spec in spec["events"]:
@@ -325,5 +326,4 @@ def load_demo() -> dict[str, int]:
                 participants=participants,
             )
             created["events"] += 1
-        derived.rebuild_derived(partnership)
     return created

@@ -1,15 +1,20 @@
-"""The cached copy of what the events mean: the only writer of derived rows.
+"""The cached copy of what the events mean, per audience: the only writer of derived rows.
 
-`Membership` rows and the derived fields of `Partnership` (status, first and last date,
-search text) are computed by the pure functions of `timeline` and written here, and
-nowhere else. `rebuild_derived()` does one partnership through the ORM;
-`rebuild_derived_many()` does many at once from plain values (imports, generators).
-`last_evidence` counts the public events, the sources they cite and the recorded verifications.
+`Membership` rows and the derived fields of `Partnership` (status, first and last date, search
+text, when it changed) exist twice: a **public** copy derived from the public events of a public
+partnership only, and a **staff** copy derived from all events. Anonymous readers read the
+public copy, signed-in accounts the staff copy (`for_audience(internal)` on the QuerySets), so
+an internal event leaves no public trace.
+
+`derived_cache()` computes one partnership's copy for one audience from event facts (the one
+place to add a derived value); `rebuild()` reads the events of many partnerships as plain values
+and writes both copies. Only `services.partnerships_changed()` calls `rebuild()`.
 """
 
 from __future__ import annotations
 
 import datetime
+import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
@@ -19,52 +24,75 @@ from django.db.models import Max
 from django.utils import timezone
 
 from . import dates, timeline
-from .models import Event, Municipality, Partnership, Verification
+from .models import (
+    Agreement,
+    Audience,
+    Event,
+    Municipality,
+    Participant,
+    Partnership,
+    Source,
+    Verification,
+    Visibility,
+)
 from .models import Membership as MembershipRow
 
+CHUNK = 500
+# What a rebuild reads of each partnership: the derivation's input and what the public digest covers.
+PARTNERSHIP_FIELDS = ("pk", "name", "slug", "summary", "legal_form", "visibility", "last_verified", "public_digest")
 
-class MunicipalityRefs:
-    """What the derivations need of every municipality, loaded once (1 query)."""
 
-    def __init__(self):
-        municipalities = list(Municipality.objects.select_related("merged_into"))
-        self.codes = {m.pk: m.cbs_code for m in municipalities}
-        self._refs = {
-            m.pk: timeline.MunicipalityRef(
-                pk=m.pk,
-                name=m.name,
-                existed_until=m.existed_until,
-                successor_name=m.merged_into.name if m.merged_into_id else "",
-            )
-            for m in municipalities
-        }
+class EventValues(NamedTuple):
+    """What derived_cache() reads of an event besides its facts."""
 
-    def municipality_ref(self, pk: int) -> timeline.MunicipalityRef:
-        return self._refs[pk]
+    pk: int
+    visibility: str
+    title: str
+    description: str
+    reason: str
+    date_lower: datetime.date | None
+    date_upper: datetime.date | None
+    updated_at: datetime.datetime | None
 
 
 def search_text(partnership, events: Sequence, municipality_names: Iterable[str]) -> str:
-    """The public text a partnership is found by: its own, its members' names, its public events'."""
+    """The text a partnership is found by: its own, its members' names, the text of `events`
+    (the events of one audience)."""
     parts = [partnership.name, partnership.summary, *municipality_names]
     for event in events:
-        if event.visibility == "public":
-            parts.extend([event.title, event.description, event.reason])
+        parts.extend([event.title, event.description, event.reason])
     return "\n".join(part for part in parts if part)
 
 
+def audience_events(partnership, events: Sequence, facts: Sequence, audience: str) -> tuple[list, list]:
+    """The events (and their facts, in step) that an audience's copy is derived from: all for staff;
+    for the public, the public events of a public partnership (none of an internal one)."""
+    if audience == Audience.STAFF:
+        return list(events), list(facts)
+    if partnership.visibility != Visibility.PUBLIC:
+        return [], []
+    kept = [(event, fact) for event, fact in zip(events, facts, strict=True) if event.visibility == Visibility.PUBLIC]
+    return [event for event, _fact in kept], [fact for _event, fact in kept]
+
+
 def derived_cache(
-    partnership, events: Sequence, facts: Sequence[timeline.EventFacts], evidence_dates: Iterable = ()
-) -> tuple[list, dict]:
-    """The cached copy of one partnership, computed from its events: Membership rows (unsaved)
-    and the values of its derived fields. No queries; `rebuild_derived()` and bulk loaders write it.
-    `evidence_dates`: the latest published date of a source its public events cite and the latest
-    verification, which count as evidence besides the events (`timeline.last_evidence`).
+    partnership, events: Sequence, facts: Sequence[timeline.EventFacts], *, audience: str, evidence_dates=()
+):
+    """One partnership's cached copy for one audience: Membership rows (unsaved) and the values of
+    its derived fields (under their plain names). No queries.
+
+    `events` (with `visibility`, `title`, `description`, `reason`, `date_lower`, `date_upper`) and
+    `facts` are all the partnership's events, in step; the audience's share is taken here.
+    `evidence_dates`: the latest published date of a source the audience's events cite and the
+    latest verification, which count as evidence besides the events (`timeline.last_evidence`).
     """
+    events, facts = audience_events(partnership, events, facts, audience)
     memberships = timeline.derive_memberships(facts)
     rows = [
         MembershipRow(
-            partnership=partnership,
+            partnership_id=partnership.pk,
             municipality_id=m.municipality.pk,
+            audience=audience,
             role=m.role,
             state=m.state,
             start_text=m.start.text,
@@ -76,138 +104,130 @@ def derived_cache(
         )
         for position, m in enumerate(memberships)
     ]
-    public = [event for event in events if event.visibility == "public"]
-    lowers = [event.date_lower for event in public if event.date_lower]
-    uppers = [event.date_upper or event.date_lower for event in public if event.date_upper or event.date_lower]
-    derived = {
+    lowers = [event.date_lower for event in events if event.date_lower]
+    uppers = [event.date_upper or event.date_lower for event in events if event.date_upper or event.date_lower]
+    values = {
         "status": timeline.derive_status(facts, memberships),
         "first_date": min(lowers, default=None),
         "last_date": max(uppers, default=None),
         "search_text": search_text(partnership, events, (m.municipality.name for m in memberships)),
-        "last_evidence": timeline.last_evidence(
-            [f for event, f in zip(events, facts, strict=True) if event.visibility == "public"], evidence_dates
-        ),
-        # Marks the change for everything derived from the events (e.g. the cached page fragments).
-        "updated_at": timezone.now(),
+        "last_evidence": timeline.last_evidence(facts, evidence_dates),
     }
-    return rows, derived
+    return rows, values
 
 
-def rebuild_derived(partnership) -> None:
-    """Rebuild the cached memberships, status, date range and search text of one partnership.
+def public_digest(partnership, shown: dict, events: Sequence, facts: Sequence, rows, values) -> str:
+    """A digest of everything the public pages show of a partnership: its own fields, pillars and
+    agreements, its public events (their last change, municipalities, participants and sources)
+    and its public derived copy. When it changes, the partnership changed for the public
+    (`public_changed_at`); an internal edit leaves it as it was."""
+    public_events, public_facts = audience_events(partnership, events, facts, Audience.PUBLIC)
+    event_ids = {event.pk for event in public_events}
+    parts = (
+        [getattr(partnership, name) for name in PARTNERSHIP_FIELDS if name not in ("pk", "public_digest")],
+        sorted(shown["pillars"]),
+        sorted(shown["agreements"]),
+        sorted((event.pk, event.updated_at) for event in public_events),
+        sorted((fact.key, fact.municipalities) for fact in public_facts),
+        sorted(row for row in shown["participants"] if row[0] in event_ids),
+        sorted(row for row in shown["sources"] if row[0] in event_ids),
+        [(r.municipality_id, r.role, r.state, r.start_text, r.end_text, r.ended_by) for r in rows],
+        sorted(values.items()),
+    )
+    return hashlib.sha256(repr(parts).encode()).hexdigest()
 
-    Costs 4 reads and 3 writes; call it after any change to the partnership or its events.
-    Also moves `updated_at`, which keys the cached fragments of the partnership page.
+
+def column(name: str, audience: str) -> str:
+    return f"staff_{name}" if audience == Audience.STAFF else name
+
+
+def rebuild(partnership_ids: Iterable[int]) -> None:
+    """Rebuild both audiences' copies of the given partnerships (the ones that no longer exist are
+    skipped). Per 500 partnerships: 8 reads (partnerships, events, their municipalities, municipality
+    names, and what `_shown_with()` reads) and 2 writes, plus one UPDATE each.
+
+    Moves `staff_changed_at` of each, and `public_changed_at` only when what the public sees
+    changed (its digest), so an internal edit does not move public modification dates.
     """
-    events = list(partnership.events.prefetch_related("municipalities"))
-    facts = [timeline.facts_from_event(event) for event in events]
-    evidence = latest_evidence_dates([partnership.pk])[partnership.pk]
-    rows, derived = derived_cache(partnership, events, facts, evidence)
-    with transaction.atomic():
-        MembershipRow.objects.filter(partnership=partnership).delete()
-        MembershipRow.objects.bulk_create(rows)
-        type(partnership).objects.filter(pk=partnership.pk).update(**derived)
-    for name, value in derived.items():
-        setattr(partnership, name, value)
+    for ids in chunks(sorted(set(partnership_ids)), CHUNK):
+        _rebuild_chunk(ids)
 
 
-class _EventValues(NamedTuple):
-    """What derived_cache() reads of an event besides its facts."""
-
-    visibility: str
-    title: str
-    description: str
-    reason: str
-    date_lower: datetime.date | None
-    date_upper: datetime.date | None
-
-
-def rebuild_derived_many(partnership_ids, lookups=None) -> None:
-    """derived.rebuild_derived() for many partnerships at once: 5 reads and 2 writes per 500, plus one UPDATE each.
-
-    The same derivation (`timeline.derived_cache`), but the events are read as
-    plain values for many partnerships together (500 at a time, to bound the
-    memory): per partnership, the ORM way costs tens of milliseconds, which
-    thousands of partnerships cannot afford.
-    """
-    all_ids = sorted(set(partnership_ids))
-    if not all_ids:
-        return
-    lookups = lookups or MunicipalityRefs()
-    for ids in chunks(all_ids, 500):
-        _rebuild_derived_chunk(ids, lookups)
-
-
-def _rebuild_derived_chunk(ids: list[int], lookups) -> None:
-    partnerships = list(Partnership.objects.filter(pk__in=ids).only("pk", "name", "summary"))
+def _rebuild_chunk(ids: list[int]) -> None:
+    partnerships = list(Partnership.objects.filter(pk__in=ids).only(*PARTNERSHIP_FIELDS))
     if not partnerships:
         return
-    links = m2m_ids(
-        Event.municipalities.through,
-        "event_id",
-        "municipality_id",
-        list(Event.objects.filter(partnership_id__in=ids).values_list("pk", flat=True)),
-    )
+    ids = [p.pk for p in partnerships]
+    event_fields = ("pk", "partnership_id", "kind", "status", "date_text", "role", "created_at", "visibility")
+    event_fields += ("title", "description", "reason", "date_lower", "date_upper", "updated_at")
+    event_rows = list(Event.objects.filter(partnership_id__in=ids).values_list(*event_fields))
+    links = m2m_ids(Event.municipalities.through, "event_id", "municipality_id", [row[0] for row in event_rows])
+    refs, codes = _municipality_refs({pk for linked in links.values() for pk in linked})
+    shown = _shown_with(ids)
+    evidence = {audience: latest_evidence_dates(ids, audience) for audience in (Audience.PUBLIC, Audience.STAFF)}
+
     events, facts = defaultdict(list), defaultdict(list)
-    fields = ("pk", "partnership_id", "kind", "status", "date_text", "role", "created_at", "visibility", "title")
-    fields += ("description", "reason", "date_lower", "date_upper")
-    for (
-        pk,
-        partnership_id,
-        kind,
-        status,
-        text,
-        role,
-        created,
-        visibility,
-        title,
-        description,
-        reason,
-        lower,
-        upper,
-    ) in Event.objects.filter(partnership_id__in=ids).values_list(*fields):
-        refs = sorted(
-            (lookups.municipality_ref(municipality_id) for municipality_id in links.get(pk, [])),
-            key=lambda ref: (ref.name, lookups.codes[ref.pk]),
-        )
-        events[partnership_id].append(_EventValues(visibility, title, description, reason, lower, upper))
+    for pk, partnership_id, kind, status, text, role, created, visibility, *rest in event_rows:
+        title, description, reason, lower, upper, updated = rest
+        events[partnership_id].append(EventValues(pk, visibility, title, description, reason, lower, upper, updated))
         facts[partnership_id].append(
             timeline.EventFacts(
                 key=pk,
                 kind=kind,
                 status=status,
                 date=dates.parse_date(text),
-                municipalities=tuple(refs),
+                # In the order the database gives them (Municipality.Meta.ordering: name, code).
+                municipalities=tuple(
+                    sorted((refs[m] for m in links.get(pk, [])), key=lambda ref: (ref.name, codes[ref.pk]))
+                ),
                 role=role,
                 created=created,
             )
         )
-    rows = []
-    evidence = latest_evidence_dates(ids)
+
+    now = timezone.now()
+    rows, updates = [], {}
     for partnership in partnerships:
-        partnership_rows, derived = derived_cache(
-            partnership, events[partnership.pk], facts[partnership.pk], evidence[partnership.pk]
-        )
-        rows.extend(partnership_rows)
-        for name, value in derived.items():
-            setattr(partnership, name, value)
+        update = {"staff_changed_at": now}
+        for audience in (Audience.PUBLIC, Audience.STAFF):
+            audience_rows, values = derived_cache(
+                partnership,
+                events[partnership.pk],
+                facts[partnership.pk],
+                audience=audience,
+                evidence_dates=evidence[audience][partnership.pk],
+            )
+            rows.extend(audience_rows)
+            update.update({column(name, audience): value for name, value in values.items()})
+            if audience == Audience.PUBLIC:
+                digest = public_digest(
+                    partnership,
+                    shown[partnership.pk],
+                    events[partnership.pk],
+                    facts[partnership.pk],
+                    audience_rows,
+                    values,
+                )
+                if digest != partnership.public_digest:
+                    update.update(public_digest=digest, public_changed_at=now)
+        updates[partnership.pk] = update
     with transaction.atomic():
         MembershipRow.objects.filter(partnership_id__in=ids).delete()
         MembershipRow.objects.bulk_create(rows, batch_size=2000)
         # One UPDATE each: bulk_update()'s CASE expressions cost more to build than the round trips.
-        for partnership in partnerships:
-            Partnership.objects.filter(pk=partnership.pk).update(
-                **{name: getattr(partnership, name) for name in derived}
-            )
+        for pk, update in updates.items():
+            Partnership.objects.filter(pk=pk).update(**update)
 
 
-def latest_evidence_dates(ids: list[int]) -> dict[int, list]:
-    """Per partnership: the latest published date of a source cited by a public event, and the
-    latest recorded verification (2 queries)."""
+def latest_evidence_dates(ids: list[int], audience: str) -> dict[int, list]:
+    """Per partnership: the latest published date of a source cited by an event this audience sees,
+    and the latest recorded verification (2 queries)."""
     result: dict[int, list] = defaultdict(list)
+    citations = Event.sources.through.objects.filter(event__partnership_id__in=ids)
+    if audience == Audience.PUBLIC:
+        citations = citations.filter(event__visibility=Visibility.PUBLIC)
     cited = (
-        Event.sources.through.objects.filter(event__partnership_id__in=ids, event__visibility="public")
-        .values("event__partnership_id")
+        citations.values("event__partnership_id")
         .annotate(latest=Max("source__published_on"))
         .values_list("event__partnership_id", "latest")
     )
@@ -220,6 +240,47 @@ def latest_evidence_dates(ids: list[int]) -> dict[int, list]:
     for partnership_id, latest in [*cited, *verified]:
         result[partnership_id].append(latest)
     return result
+
+
+def _shown_with(ids: list[int]) -> dict[int, dict[str, list[tuple]]]:
+    """What the pages show with each partnership besides its events' facts: pillars, agreements,
+    participants and sources (4 queries), as comparable tuples for `public_digest()`."""
+    shown = defaultdict(lambda: {"pillars": [], "agreements": [], "participants": [], "sources": []})
+    pillar_fields = ("pillar_id", "pillar__code", "pillar__name_nl", "pillar__name_en")
+    for partnership_id, *row in Partnership.pillars.through.objects.filter(partnership_id__in=ids).values_list(
+        "partnership_id", *pillar_fields
+    ):
+        shown[partnership_id]["pillars"].append(tuple(row))
+    agreement_fields = [f.attname for f in Agreement._meta.concrete_fields if f.attname != "partnership_id"]
+    for partnership_id, *row in Agreement.objects.filter(partnership_id__in=ids).values_list(
+        "partnership_id", *agreement_fields
+    ):
+        shown[partnership_id]["agreements"].append(tuple(str(value) for value in row))
+    participant_fields = ("event_id", "person__name", "role", "municipality_id", "note")
+    for partnership_id, *row in Participant.objects.filter(event__partnership_id__in=ids).values_list(
+        "event__partnership_id", *participant_fields
+    ):
+        shown[partnership_id]["participants"].append((row[0], *(str(value) for value in row[1:])))
+    source_fields = [f"source__{f.attname}" for f in Source._meta.concrete_fields]
+    for partnership_id, *row in Event.sources.through.objects.filter(event__partnership_id__in=ids).values_list(
+        "event__partnership_id", "event_id", *source_fields
+    ):
+        shown[partnership_id]["sources"].append((row[0], *(str(value) for value in row[1:])))
+    return shown
+
+
+def _municipality_refs(pks: set[int]) -> tuple[dict[int, timeline.MunicipalityRef], dict[int, str]]:
+    """What the derivations need of these municipalities, and their CBS codes (1 query)."""
+    refs, codes = {}, {}
+    for m in Municipality.objects.filter(pk__in=pks).select_related("merged_into"):
+        refs[m.pk] = timeline.MunicipalityRef(
+            pk=m.pk,
+            name=m.name,
+            existed_until=m.existed_until,
+            successor_name=m.merged_into.name if m.merged_into_id else "",
+        )
+        codes[m.pk] = m.cbs_code
+    return refs, codes
 
 
 def chunks(items, size: int):

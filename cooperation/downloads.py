@@ -25,13 +25,13 @@ from django.utils import timezone
 from django.utils.cache import get_conditional_response
 from django.utils.http import http_date, quote_etag
 
+from . import queue
 from .models import Event, Municipality, OpenDataFile, Partnership
 from .popolo import SCHEMA_VERSION as POPOLO_VERSION
 from .popolo import popolo_export
 from .porting.columns import COLUMNS as IMPORT_COLUMNS
 from .porting.columns import FORMAT_VERSION
 from .porting.export import export_dataset, write_table
-from .queue import enqueue
 
 # The register tables: the import formats (docs/import-formats.md), whose version this is.
 REGISTER_VERSION = str(FORMAT_VERSION)
@@ -110,7 +110,7 @@ def open_data_store(*, base_url: str) -> list[str]:
 def _request_refresh() -> None:
     max_age = settings.OPEN_DATA_MAX_AGE
     if cache.add(REFRESH_LOCK, True, timeout=max(max_age // 6, 1)):
-        enqueue("build_open_data")
+        queue.enqueue("build_open_data")
 
 
 def download(request, name: str):

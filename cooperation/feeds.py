@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 
 from . import timeline
 from .models import Event, Municipality, Partnership, Pillar
+from .permissions import can_view_internal
 
 FEED_SIZE = 50
 
@@ -141,19 +142,19 @@ class PortalFeed(EventFeed):
             title=_("ICT cooperation portal: new and changed events"),
             link=reverse("cooperation:home"),
             description=_("Events in the partnerships of Dutch municipalities on ICT."),
-            events=Event.objects.visible_to(request.user),
+            events=Event.objects.for_audience(can_view_internal(request.user)),
             feed_url=reverse("open-data:feed-events"),
         )
 
 
 class PartnershipFeed(EventFeed):
     def subject(self, request, slug: str) -> Subject:
-        partnership = get_object_or_404(Partnership.objects.visible_to(request.user), slug=slug)
+        partnership = get_object_or_404(Partnership.objects.for_audience(can_view_internal(request.user)), slug=slug)
         return Subject(
             title=_("%(name)s: new and changed events") % {"name": partnership.name},
             link=partnership.get_absolute_url(),
             description=partnership.summary,
-            events=Event.objects.visible_to(request.user).filter(partnership=partnership),
+            events=Event.objects.for_audience(can_view_internal(request.user)).filter(partnership=partnership),
             feed_url=reverse("open-data:feed-partnership", args=[slug]),
         )
 
@@ -165,7 +166,7 @@ class MunicipalityFeed(EventFeed):
             title=_("Municipality of %(name)s: new and changed events") % {"name": municipality.name},
             link=municipality.get_absolute_url(),
             description=_("Events in the ICT partnerships of %(name)s.") % {"name": municipality.name},
-            events=Event.objects.visible_to(request.user).filter(municipalities=municipality),
+            events=Event.objects.for_audience(can_view_internal(request.user)).filter(municipalities=municipality),
             feed_url=reverse("open-data:feed-municipality", args=[municipality.cbs_code]),
         )
 
@@ -177,7 +178,7 @@ class PillarFeed(EventFeed):
             title=_("%(name)s: new and changed events") % {"name": pillar.name},
             link=pillar.get_absolute_url(),
             description=pillar.description,
-            events=Event.objects.visible_to(request.user)
+            events=Event.objects.for_audience(can_view_internal(request.user))
             .filter(Q(pillar=pillar) | Q(partnership__pillars=pillar))
             .distinct(),
             feed_url=reverse("open-data:feed-pillar", args=[code]),

@@ -200,11 +200,13 @@ class PartnershipFilterSet(django_filters.FilterSet):
         return queryset.active_in(int(value))
 
     def filter_status(self, queryset, name, value):
+        # As of today: a current status on evidence older than the horizon is "unknown".
         return queryset.with_current_status(value, timezone.localdate())
 
     def filter_changed_since(self, queryset, name, value):
-        changed_events = Event.objects.filter(updated_at__gte=value).values("partnership_id")
-        return queryset.filter(Q(updated_at__gte=value) | Q(pk__in=changed_events))
+        # The audience's "changed at" moves with every change of the partnership or its events
+        # that this audience can see (derived.rebuild), and with no other.
+        return queryset.changed_since(value)
 
     def filter_queryset(self, queryset):
         queryset = super().filter_queryset(queryset)
@@ -243,10 +245,11 @@ class PartnershipFilterSet(django_filters.FilterSet):
         if sort == "relevance":
             # Only PostgreSQL ranks; the SQLite fallback has no search_rank to order by.
             return ["-search_rank", "name"] if "search_rank" in queryset.query.annotations else ["name"]
+        # The audience's copy of the derived dates (Partnership.objects.for_audience()).
         if sort in ("-first_date", "-last_date"):
-            return [F(sort[1:]).desc(nulls_last=True), "name"]
+            return [F(queryset.audience_field(sort[1:])).desc(nulls_last=True), "name"]
         if sort == "first_date":
-            return [F("first_date").asc(nulls_last=True), "name"]
+            return [F(queryset.audience_field("first_date")).asc(nulls_last=True), "name"]
         return ["name"]
 
 

@@ -10,7 +10,6 @@ the agreements and events that were deleted with it.
 from __future__ import annotations
 
 import datetime
-from collections import defaultdict
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
@@ -18,7 +17,7 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import derived, timeline
+from . import timeline
 from .models import Agreement, Event, Municipality, Participant, Partnership, Source
 
 # How long before a partnership's deletion the deletions of its agreements and events
@@ -100,7 +99,8 @@ def restore_deleted(*, record, user) -> object:
     """Bring back a deleted object as it was just before it was deleted.
 
     Its many-to-many links come back with it; a partnership also gets back the
-    agreements, events and participants deleted with it. The domain rules
+    agreements, events and participants deleted with it. Writes rows only: call it through
+    `services.object_restore`, which rebuilds the derived data. The domain rules
     apply to a restored event as to a new one. Raises ValidationError when the
     object exists again or depends on something that is itself deleted.
     """
@@ -124,9 +124,6 @@ def restore_deleted(*, record, user) -> object:
         problems = timeline.check_rules([timeline.facts_from_event(event) for event in events], restored.name)
         if problems:
             raise ValidationError([problem.message for problem in problems], code="domain_rule")
-        derived.rebuild_derived(restored)
-    elif model is Event:
-        derived.rebuild_derived(restored.partnership)
     elif model in (Source, Municipality):
         _relink_events(record.id, "sources" if model is Source else "municipalities")
     return restored
@@ -194,8 +191,3 @@ def _relink_events(target_id: int, field_name: str) -> None:
     through = Event._meta.get_field(field_name).remote_field.through
     already = set(through.objects.filter(**{f"{other}_id": target_id}).values_list("event_id", flat=True))
     through.objects.bulk_create([through(**{"event_id": pk, f"{other}_id": target_id}) for pk in linked - already])
-    touched = defaultdict(set)
-    for event_id, partnership_id in Event.objects.filter(pk__in=linked).values_list("pk", "partnership_id"):
-        touched[partnership_id].add(event_id)
-    for partnership in Partnership.objects.filter(pk__in=touched):
-        derived.rebuild_derived(partnership)

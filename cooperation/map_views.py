@@ -259,12 +259,14 @@ def municipality_map(user, municipality) -> dict:
     number of (visible) partnerships they shared. 1 query (+1 when the municipality is a former
     one); the caller caches the result per state of the register."""
     own = areas_of([municipality]).get(municipality.pk)
-    visible = Partnership.objects.visible_to(user)
-    shared = Membership.objects.filter(
-        municipality=municipality, partnership__in=visible, state__in=TAKING_PART
-    ).values("partnership_id")
+    internal = permissions.can_view_internal(user)
+    visible = Partnership.objects.for_audience(internal)
+    memberships = Membership.objects.for_audience(internal)
+    shared = memberships.filter(municipality=municipality, partnership__in=visible, state__in=TAKING_PART).values(
+        "partnership_id"
+    )
     rows = (
-        Membership.objects.filter(partnership_id__in=shared, state__in=TAKING_PART)
+        memberships.filter(partnership_id__in=shared, state__in=TAKING_PART)
         .exclude(municipality=municipality)
         .annotate(
             area=area_expression("municipality__", "cbs_code"), area_name=area_expression("municipality__", "name")
@@ -322,14 +324,18 @@ def filtered_partnerships(request):
     """The /kaart/ filters: pillar, legal form and year of the partnership list's filter set,
     applied as the list applies them (invalid values reported and ignored). Returns (form,
     valid filters, visible partnerships that pass them)."""
-    filterset = MAP_FILTERSET(request.GET or None, Partnership.objects.visible_to(request.user), request=request)
+    visible = Partnership.objects.for_audience(permissions.can_view_internal(request.user))
+    filterset = MAP_FILTERSET(request.GET or None, visible, request=request)
     return filterset.form, filterset.valid, filterset.qs
 
 
 def _country_rows(partnerships, year: int | None) -> list[dict]:
     """Every current municipality with the number of partnerships it (or a predecessor, drawn in
     its area) took part in: 2 queries, counted per area in the database."""
-    memberships = Membership.objects.filter(partnership__in=partnerships, state__in=TAKING_PART)
+    # The memberships of the audience the partnerships were read for (for_audience()).
+    memberships = Membership.objects.filter(
+        audience=partnerships.audience, partnership__in=partnerships, state__in=TAKING_PART
+    )
     if year is not None:
         # Taking part in that year: the membership overlaps it (as Partnership.active_in()).
         memberships = memberships.filter(
@@ -357,7 +363,7 @@ def country_map(request):
     order = request.GET.get("order", "")
     order = order if order in ORDERS else "-count"
     internal = permissions.can_view_internal(request.user)
-    stamp = fragments.register_stamp()
+    stamp = fragments.register_stamp(internal)
     key = fragments.register_key("country-map", sorted(filters.items()), order, stamp=stamp, internal=internal)
 
     def build() -> str:

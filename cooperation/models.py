@@ -1,8 +1,9 @@
 """The domain model: municipalities cooperating on ICT in partnerships.
 
 Events are the single source of truth. Memberships and a partnership's status
-are derived from them by `cooperation.timeline`; the `Membership` rows and
-`Partnership.status` are a cache that only `derived.rebuild_derived()` writes.
+are derived from them by `cooperation.timeline`; the `Membership` rows and the derived fields
+of `Partnership` are a cache, one copy per audience, that only `derived.rebuild()` writes.
+Readers choose their audience with `for_audience(internal)` (see docs/architecture.md).
 """
 
 from __future__ import annotations
@@ -17,12 +18,13 @@ from django.core.validators import RegexValidator
 from django.db import connection, models
 from django.db.models import F, Prefetch, Q
 from django.db.models.expressions import RawSQL
+from django.db.models.query import ModelIterable
 from django.urls import reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from . import dates
+from . import dates, timeline
 
 CBS_CODE_PATTERN = r"^GM[0-9]{4}$"
 
@@ -30,6 +32,18 @@ CBS_CODE_PATTERN = r"^GM[0-9]{4}$"
 class Visibility(models.TextChoices):
     PUBLIC = "public", _("public")
     INTERNAL = "internal", _("internal")
+
+
+class Audience(models.TextChoices):
+    """Who a derived copy is for: the public (public events of public partnerships only) or staff
+    (any signed-in account: every event)."""
+
+    PUBLIC = "public", _("public")
+    STAFF = "staff", _("staff")
+
+
+def audience_of(internal: bool) -> str:
+    return Audience.STAFF if internal else Audience.PUBLIC
 
 
 class Province(models.TextChoices):
@@ -205,25 +219,74 @@ class Pillar(models.Model):
         return self.description_en if (get_language() or "nl").startswith("en") else self.description_nl
 
 
-def list_prefetches() -> tuple:
-    """What a list entry of a partnership shows besides its own fields (`_partnership_item.html`)."""
-    return ("pillars", Prefetch("memberships", queryset=Membership.objects.select_related("municipality")))
+def list_prefetches(internal: bool = False) -> tuple:
+    """What a list entry of a partnership shows besides its own fields (`_partnership_item.html`),
+    for one audience."""
+    memberships = Membership.objects.for_audience(internal).select_related("municipality")
+    return ("pillars", Prefetch("memberships", queryset=memberships))
+
+
+# The derived fields of Partnership that exist once per audience: the plain name is the public
+# copy (which the search vector of migration 0010 is generated from), `staff_<name>` the staff copy.
+AUDIENCE_FIELDS = ("status", "first_date", "last_date", "search_text", "last_evidence")
+
+
+class _StaffIterable(ModelIterable):
+    """Partnerships as staff see them: the staff copy of each derived field under its plain name,
+    so templates, serializers and exports read `partnership.status` whatever the audience."""
+
+    def __iter__(self):
+        deferred = None
+        for partnership in super().__iter__():
+            if deferred is None:
+                deferred = partnership.get_deferred_fields()
+            for name in AUDIENCE_FIELDS:
+                if f"staff_{name}" not in deferred:
+                    setattr(partnership, name, getattr(partnership, f"staff_{name}"))
+            partnership.audience = Audience.STAFF
+            yield partnership
 
 
 class PartnershipQuerySet(models.QuerySet):
+    """Partnerships; `for_audience()` makes the derived fields, filters and orderings read one
+    audience's copy (public unless told otherwise)."""
+
+    audience = Audience.PUBLIC
+
+    def _clone(self):
+        clone = super()._clone()
+        clone.audience = self.audience
+        return clone
+
     def public(self):
         return self.filter(visibility=Visibility.PUBLIC)
 
-    def visible_to(self, user):
-        """Everything for viewers (any account); public partnerships for anonymous visitors."""
-        from .permissions import can_view_internal
+    def for_audience(self, internal: bool):
+        """What this audience may see, read from its derived copy: every partnership with the
+        staff copy for staff (`permissions.can_view_internal`), public ones with the public copy
+        for everyone else."""
+        if not internal:
+            clone = self.public()
+            clone.audience = Audience.PUBLIC
+            return clone
+        clone = self._chain()
+        clone.audience = Audience.STAFF
+        clone._iterable_class = _StaffIterable
+        return clone
 
-        return self if can_view_internal(user) else self.public()
+    def audience_field(self, name: str) -> str:
+        """The column holding this audience's copy of a derived field (AUDIENCE_FIELDS, changed_at)."""
+        if self.audience == Audience.STAFF:
+            return f"staff_{name}"
+        return "public_changed_at" if name == "changed_at" else name
 
     def for_list(self):
-        """Partnerships for list entries, without their long search text. Pillars and memberships
+        """Partnerships for list entries, without their long search texts. Pillars and memberships
         are read by `fragments.partnership_cards()`, only for entries not in the cache."""
-        return self.defer("search_text")
+        return self.defer("search_text", "staff_search_text")
+
+    def with_status(self, status: str):
+        return self.filter(**{self.audience_field("status"): status})
 
     def search(self, query: str):
         """Full-text search (Dutch configuration, GIN-indexed) on PostgreSQL; word matching elsewhere."""
@@ -231,9 +294,13 @@ class PartnershipQuerySet(models.QuerySet):
         if not query:
             return self
         if connection.vendor == "postgresql":
-            # The stored, GIN-indexed column to_tsvector('dutch', search_text) of migration 0010;
-            # not a model field, so that no other query reads it and SQLite needs none.
-            vector = RawSQL("search_vector", [], output_field=SearchVectorField())
+            # The stored, GIN-indexed columns to_tsvector('dutch', search_text) of migrations 0010
+            # and 0011 (one per audience); not model fields, so that no other query reads them and
+            # SQLite needs none.
+            if self.audience == Audience.STAFF:
+                vector = RawSQL("staff_search_vector", [], output_field=SearchVectorField())
+            else:
+                vector = RawSQL("search_vector", [], output_field=SearchVectorField())
             search_query = SearchQuery(query, config="dutch", search_type="websearch")
             return (
                 self.alias(search_document=vector)
@@ -242,13 +309,17 @@ class PartnershipQuerySet(models.QuerySet):
             )
         condition = Q()
         for word in query.split():
-            condition &= Q(search_text__icontains=word)
+            condition &= Q(**{f"{self.audience_field('search_text')}__icontains": word})
         return self.filter(condition)
 
+    def _memberships(self):
+        return Membership.objects.filter(audience=self.audience)
+
     def with_member(self, **lookups):
-        """Partnerships with a member matching `lookups`, e.g. `municipality__province="Zeeland"`:
-        a semi-join (`pk IN (...)`), so each partnership once without DISTINCT."""
-        return self.filter(pk__in=Membership.objects.filter(**lookups).values("partnership_id"))
+        """Partnerships with a member (in this audience's copy) matching `lookups`, e.g.
+        `municipality__province="Zeeland"`: a semi-join (`pk IN (...)`), so each partnership once
+        without DISTINCT."""
+        return self.filter(pk__in=self._memberships().filter(**lookups).values("partnership_id"))
 
     def on_pillar(self, code: str):
         """Partnerships on the pillar with this code (a semi-join, as `with_member`)."""
@@ -256,26 +327,36 @@ class PartnershipQuerySet(models.QuerySet):
         return self.filter(pk__in=links.values("partnership_id"))
 
     def active_in(self, year: int):
-        """Partnerships with a membership that overlaps the given year (a semi-join: no DISTINCT needed)."""
-        overlapping = Membership.objects.filter(
+        """Partnerships with a membership (in this audience's copy) that overlaps the given year
+        (a semi-join: no DISTINCT needed)."""
+        overlapping = self._memberships().filter(
             Q(start_lower__year__lte=year) | Q(start_lower__isnull=True),
             Q(end_upper__year__gte=year) | Q(end_upper__isnull=True),
             state__in=[Membership.State.ACTIVE, Membership.State.LEAVING, Membership.State.ENDED],
         )
         return self.filter(pk__in=overlapping.values("partnership_id"))
 
+    def changed_since(self, moment):
+        """Partnerships whose data as this audience sees it changed at or after `moment`: their
+        "changed at" for this audience, or an event this audience sees (a semi-join)."""
+        events = Event.objects.for_audience(self.audience == Audience.STAFF).filter(updated_at__gte=moment)
+        return self.filter(
+            Q(**{f"{self.audience_field('changed_at')}__gte": moment}) | Q(pk__in=events.values("partnership_id"))
+        )
+
     def with_current_status(self, value: str, today: datetime.date):
         """Partnerships whose status today is `value`, as `timeline.current_status` states it:
         a "now" status (planned, active, ending) holds only while its latest evidence is
         within the horizon; older, it is "unknown" (one WHERE clause, no join)."""
         cutoff = today - datetime.timedelta(days=settings.PORTAL_EVIDENCE_HORIZON_DAYS)
-        fresh = Q(last_evidence__gte=cutoff)
+        status, evidence = self.audience_field("status"), self.audience_field("last_evidence")
+        fresh = Q(**{f"{evidence}__gte": cutoff})
         now_statuses = ["active", "ending", "planned"]  # timeline.NOW_STATUSES
         if value == "unknown":
-            return self.filter(~fresh | Q(last_evidence__isnull=True), status__in=now_statuses)
+            return self.filter(~fresh | Q(**{f"{evidence}__isnull": True}), **{f"{status}__in": now_statuses})
         if value in now_statuses:
-            return self.filter(fresh, status=value)
-        return self.filter(status=value)
+            return self.filter(fresh, **{status: value})
+        return self.filter(**{status: value})
 
 
 class Partnership(models.Model):
@@ -312,7 +393,9 @@ class Partnership(models.Model):
     )
     # Optimistic locking: incremented on every save; a save based on an older version is refused.
     version = models.PositiveIntegerField(_("version"), default=1, editable=False)
-    # Derived from the events by derived.rebuild_derived(); never edited by hand.
+    # Derived from the events by derived.rebuild(), once per audience; never edited by hand.
+    # The plain fields are the public copy (public events of a public partnership), the `staff_`
+    # fields the copy from all events; read them through `for_audience()`.
     status = models.CharField(
         _("status"), max_length=10, choices=Status, default=Status.PLANNED, editable=False, db_index=True
     )
@@ -323,18 +406,48 @@ class Partnership(models.Model):
     # Public text of the partnership, its members and its public events, for full-text search
     # (PostgreSQL: a GIN index on to_tsvector('dutch', ...), see migration 0003).
     search_text = models.TextField(editable=False, blank=True, default="")
+    staff_status = models.CharField(
+        _("status (staff)"), max_length=10, choices=Status, default=Status.PLANNED, editable=False, db_index=True
+    )
+    staff_first_date = models.DateField(_("first event (staff)"), null=True, blank=True, editable=False)
+    staff_last_date = models.DateField(_("latest event (staff)"), null=True, blank=True, editable=False)
+    staff_search_text = models.TextField(editable=False, blank=True, default="")
+    staff_last_evidence = models.DateField(_("latest evidence (staff)"), null=True, blank=True, editable=False)
+    # When the partnership changed as each audience sees it: an internal edit moves only the staff
+    # one. Public modification dates (API `updated_at`, `changed_since`, caches) read the public one.
+    public_changed_at = models.DateTimeField(_("changed at (public)"), null=True, blank=True, editable=False)
+    staff_changed_at = models.DateTimeField(_("changed at (staff)"), null=True, blank=True, editable=False)
+    # A digest of everything the public copy shows, so that a rebuild knows whether it changed.
+    public_digest = models.CharField(max_length=64, blank=True, default="", editable=False)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
-    history = HistoricalRecords(m2m_fields=[pillars])
+    # The derived copies are not history: they follow from the events and are rebuilt, not edited.
+    history = HistoricalRecords(
+        m2m_fields=[pillars],
+        excluded_fields=[
+            "staff_status",
+            "staff_first_date",
+            "staff_last_date",
+            "staff_search_text",
+            "staff_last_evidence",
+            "public_changed_at",
+            "staff_changed_at",
+            "public_digest",
+        ],
+    )
     objects = PartnershipQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("partnership")
         verbose_name_plural = _("partnerships")
         ordering = ["name"]
-        # fragments.register_stamp() reads count and latest change from this index alone.
-        indexes = [models.Index(fields=["updated_at", "id"], name="partnership_changed")]
+        # fragments.register_stamp() reads count and latest change from these indexes alone.
+        indexes = [
+            models.Index(fields=["updated_at", "id"], name="partnership_changed"),
+            models.Index(fields=["visibility", "public_changed_at", "id"], name="partnership_public_changed"),
+            models.Index(fields=["staff_changed_at", "id"], name="partnership_staff_changed"),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -345,6 +458,13 @@ class Partnership(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("cooperation:partnership-detail", args=[self.slug])
+
+    @property
+    def changed_at(self):
+        """When this partnership last changed for the audience it was read for (`for_audience`)."""
+        if getattr(self, "audience", Audience.PUBLIC) == Audience.STAFF:
+            return self.staff_changed_at
+        return self.public_changed_at
 
 
 class Agreement(DatedModel):
@@ -440,10 +560,10 @@ class EventQuerySet(models.QuerySet):
     def public(self):
         return self.filter(visibility=Visibility.PUBLIC, partnership__visibility=Visibility.PUBLIC)
 
-    def visible_to(self, user):
-        from .permissions import can_view_internal
-
-        return self if can_view_internal(user) else self.public()
+    def for_audience(self, internal: bool):
+        """Every event for staff (`permissions.can_view_internal`); public events of public
+        partnerships for everyone else."""
+        return self if internal else self.public()
 
     def for_timeline(self):
         """Events with everything a timeline row shows: 5 queries whatever the count."""
@@ -455,26 +575,8 @@ class EventQuerySet(models.QuerySet):
 
 
 class Event(DatedModel):
-    class Kind(models.TextChoices):
-        COOPERATION_STARTED = "cooperation_started", _("cooperation started")
-        INTENT_DECLARED = "intent_declared", _("intent declared")
-        SIGNED = "signed", _("signed")
-        JOINED = "joined", _("joined")
-        TENDER_LAUNCHED = "tender_launched", _("tender launched")
-        CONTRACT_AWARDED = "contract_awarded", _("contract awarded")
-        STUDY_COMMISSIONED = "study_commissioned", _("study commissioned")
-        EVALUATED = "evaluated", _("evaluated")
-        AMENDED = "amended", _("amended")
-        RENEWED = "renewed", _("renewed")
-        WITHDRAWAL_DECIDED = "withdrawal_decided", _("withdrawal decided")
-        WITHDRAWN = "withdrawn", _("withdrawn")
-        TERMINATION_DECIDED = "termination_decided", _("termination decided")
-        TERMINATED = "terminated", _("terminated")
-        DISENTANGLEMENT_STARTED = "disentanglement_started", _("disentanglement started")
-        DISENTANGLED = "disentangled", _("disentangled")
-        COSTS_SETTLED = "costs_settled", _("costs settled")
-        DISSOLVED = "dissolved", _("dissolved")
-        OTHER = "other", _("other")
+    # The vocabulary lives with the derivations that read it (timeline.KIND_LABELS).
+    Kind = models.TextChoices("Kind", [(kind.upper(), (kind, label)) for kind, label in timeline.KIND_LABELS.items()])
 
     class Status(models.TextChoices):
         HAPPENED = "happened", _("happened")
@@ -579,8 +681,6 @@ class Event(DatedModel):
             raise ValidationError({"date_text": error.messages}) from None
         if not self.partnership_id or getattr(self, "rules_checked_by_formset", False):
             return
-        from . import timeline
-
         municipalities = getattr(self, "pending_municipalities", None)
         if municipalities is None:
             municipalities = list(self.municipalities.all()) if self.pk else []
@@ -655,8 +755,14 @@ class Verification(models.Model):
         return self.partnership.get_absolute_url()
 
 
+class MembershipQuerySet(models.QuerySet):
+    def for_audience(self, internal: bool):
+        """The copy derived for this audience: from public events only, or from all (staff)."""
+        return self.filter(audience=audience_of(internal))
+
+
 class Membership(models.Model):
-    """A derived membership period; written only by derived.rebuild_derived()."""
+    """A derived membership period, one copy per audience; written only by derived.rebuild()."""
 
     class State(models.TextChoices):
         PLANNED = "planned", _("planned")
@@ -674,11 +780,18 @@ class Membership(models.Model):
     end_upper = models.DateField(null=True, blank=True, db_index=True)
     ended_by = models.CharField(max_length=30, choices=Event.Kind, blank=True)
     position = models.PositiveIntegerField(default=0)
+    audience = models.CharField(max_length=6, choices=Audience, default=Audience.PUBLIC)
+
+    objects = MembershipQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("membership")
         verbose_name_plural = _("memberships")
         ordering = ["partnership", "position"]
+        indexes = [
+            models.Index(fields=["audience", "municipality", "partnership"], name="membership_audience_member"),
+            models.Index(fields=["partnership", "audience", "position"], name="membership_audience_order"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.municipality} in {self.partnership}"

@@ -28,7 +28,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from . import dates
+from . import dates, queue
 from .models import Agreement, EditorProfile, Event, Notification, Subscription, Visibility
 from .permissions import can_view_internal
 
@@ -354,12 +354,10 @@ def enqueue(ids: Sequence[int]) -> int:
     """
     from kombu.exceptions import OperationalError
 
-    from .tasks import send_notification
-
     handed = 0
     for pk in ids:
         try:
-            send_notification.delay(pk)
+            queue.enqueue("send_notification", pk)
         except (OperationalError, OSError) as error:
             logger.warning("Broker unavailable, %d notification(s) left for the sweep: %s", len(ids) - handed, error)
             break

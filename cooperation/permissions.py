@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from django.db.models import Q, QuerySet
 
+from .models import EditorProfile, Partnership
+
 VIEWER, EDITOR, ADMINISTRATOR = "viewer", "editor", "administrator"
 
 
@@ -42,8 +44,6 @@ def editor_municipality_ids(user) -> set[int]:
         return set()
     cached = getattr(user, "_editor_municipality_ids", None)
     if cached is None:
-        from .models import EditorProfile
-
         cached = set(
             EditorProfile.municipalities.through.objects.filter(editorprofile__user=user).values_list(
                 "municipality_id", flat=True
@@ -60,8 +60,6 @@ def is_editor(user) -> bool:
 def editable_partnerships(user, queryset: QuerySet | None = None) -> QuerySet:
     """Partnerships this user may change: all for administrators; for editors those in which
     one of their municipalities takes part (as member or in any event)."""
-    from .models import Partnership
-
     queryset = Partnership.objects.all() if queryset is None else queryset
     if is_administrator(user):
         return queryset

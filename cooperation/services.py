@@ -1,10 +1,17 @@
-"""Writes that touch several models: atomic, validated, keyword-only."""
+"""Every write to partnerships, events, agreements, sources and the memberships that follow from
+events: atomic, validated, keyword-only (`<thing>_<action>`).
+
+Admin (save, delete, "delete selected", inlines), imports, undo, restore, history revert, the
+demo and the data generator all write here. Each function ends in exactly one call of
+`partnerships_changed()`, which rebuilds what is derived (`derived.rebuild`, per audience) and
+queues the notifications of published events; no other module calls the rebuild.
+"""
 
 from __future__ import annotations
 
 import csv
 import datetime
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from pathlib import Path
 
@@ -13,8 +20,210 @@ from django.db import transaction
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from . import derived, notifications
+from . import derived, history, notifications
 from .models import Agreement, Event, Municipality, Participant, Partnership, Person, Pillar, Source, Verification
+
+
+def partnerships_changed(*, partnership_ids: Iterable[int], published_event_ids: Iterable[int] = ()) -> None:
+    """The end of every write: rebuild the derived data of these partnerships (both audiences;
+    ids of deleted ones are skipped; the rebuild moves the "changed at" stamps that key the
+    caches, see fragments.py), and notify the followers of the events that were published
+    (created, or changed to public; internal ones reach only followers who may see them).
+
+    Bulk writers (imports, undo, the generator) call it once with all they touched.
+    """
+    ids = set(partnership_ids)
+    derived.rebuild(ids)
+    published = sorted(set(published_event_ids))
+    if published:
+        notifications.events_notify_followers(published)
+
+
+def _stored(model, pk: int | None, *fields: str) -> tuple:
+    """The stored values of these fields of a row about to be saved (Nones for a new row)."""
+    stored = model.objects.filter(pk=pk).values_list(*fields).first() if pk else None
+    return stored or (None,) * len(fields)
+
+
+def _save_links(save_links: Callable[[], Iterable[int] | None] | None) -> set[int]:
+    """Run the caller's saving of links and dependent rows (the admin's many-to-many fields and
+    inline formsets); returns the ids of events it published (`notifications.is_publication`)."""
+    if save_links is None:
+        return set()
+    return set(save_links() or ())
+
+
+@transaction.atomic
+def partnership_save(
+    *, partnership: Partnership, save_links: Callable[[], Iterable[int] | None] | None = None
+) -> Partnership:
+    """Save a partnership after full validation, then its links and inlines (`save_links`, e.g.
+    the admin's pillars, agreements and events, returning the ids of events it published)."""
+    partnership.full_clean()
+    partnership.save()
+    published = _save_links(save_links)
+    partnerships_changed(partnership_ids=[partnership.pk], published_event_ids=published)
+    return partnership
+
+
+@transaction.atomic
+def partnerships_delete(*, partnerships: Iterable[Partnership]) -> int:
+    """Delete partnerships with what hangs under them (agreements, events, memberships)."""
+    partnerships = list(partnerships)
+    ids = [partnership.pk for partnership in partnerships]
+    for partnership in partnerships:
+        partnership.delete()
+    # Their derived rows went with them; the rebuild skips them, and marks nothing else changed.
+    partnerships_changed(partnership_ids=ids)
+    return len(partnerships)
+
+
+@transaction.atomic
+def event_save(*, event: Event, save_links: Callable[[], Iterable[int] | None] | None = None) -> Event:
+    """Save an event after full validation (the domain rules judge `event.pending_municipalities`
+    when set), then its links (`save_links`: municipalities, sources, participants). The event is
+    published when it is new, or changed to public; the partnership it belonged to before is
+    rebuilt too."""
+    created = event.pk is None
+    previous_partnership_id, previous_visibility = _stored(Event, event.pk, "partnership_id", "visibility")
+    event.full_clean()
+    event.save()
+    _save_links(save_links)
+    published = notifications.is_publication(created=created, previous_visibility=previous_visibility, event=event)
+    partnerships_changed(
+        partnership_ids={event.partnership_id, previous_partnership_id} - {None},
+        published_event_ids=[event.pk] if published else [],
+    )
+    return event
+
+
+@transaction.atomic
+def events_delete(*, events: Iterable[Event]) -> int:
+    """Delete events (one, or a selection) and rebuild the partnerships they belonged to."""
+    events = list(events)
+    partnership_ids = {event.partnership_id for event in events}
+    for event in events:
+        event.delete()
+    partnerships_changed(partnership_ids=partnership_ids)
+    return len(events)
+
+
+@transaction.atomic
+def agreement_save(*, agreement: Agreement, save_links: Callable[[], Iterable[int] | None] | None = None) -> Agreement:
+    """Save an agreement after full validation; its partnership (and the one it left) is rebuilt."""
+    (previous_partnership_id,) = _stored(Agreement, agreement.pk, "partnership_id")
+    agreement.full_clean()
+    agreement.save()
+    _save_links(save_links)
+    partnerships_changed(partnership_ids={agreement.partnership_id, previous_partnership_id} - {None})
+    return agreement
+
+
+@transaction.atomic
+def agreements_delete(*, agreements: Iterable[Agreement]) -> int:
+    agreements = list(agreements)
+    partnership_ids = {agreement.partnership_id for agreement in agreements}
+    for agreement in agreements:
+        agreement.delete()
+    partnerships_changed(partnership_ids=partnership_ids)
+    return len(agreements)
+
+
+def _citing(source_ids: Iterable[int]) -> set[int]:
+    return set(Event.objects.filter(sources__in=list(source_ids)).values_list("partnership_id", flat=True).distinct())
+
+
+@transaction.atomic
+def source_save(*, source: Source, save_links: Callable[[], Iterable[int] | None] | None = None) -> Source:
+    """Save a source; the partnerships whose events cite it are rebuilt (they show it)."""
+    source.full_clean()
+    source.save()
+    _save_links(save_links)
+    partnerships_changed(partnership_ids=_citing([source.pk]))
+    return source
+
+
+@transaction.atomic
+def sources_delete(*, sources: Iterable[Source]) -> int:
+    sources = list(sources)
+    partnership_ids = _citing(source.pk for source in sources)
+    for source in sources:
+        source.delete()
+    partnerships_changed(partnership_ids=partnership_ids)
+    return len(sources)
+
+
+@transaction.atomic
+def person_save(*, person: Person, save_links: Callable[[], Iterable[int] | None] | None = None) -> Person:
+    """Save a person; the partnerships of the events they took part in are rebuilt (they show them)."""
+    person.full_clean()
+    person.save()
+    _save_links(save_links)
+    partnerships_changed(
+        partnership_ids=Event.objects.filter(participants__person=person).values_list("partnership_id", flat=True)
+    )
+    return person
+
+
+def _concerning(municipality_ids: Iterable[int]) -> set[int]:
+    """Partnerships with an event concerning, or a membership of, these municipalities."""
+    ids = list(municipality_ids)
+    return set(Event.objects.filter(municipalities__in=ids).values_list("partnership_id", flat=True)) | set(
+        Partnership.objects.filter(memberships__municipality__in=ids).values_list("pk", flat=True)
+    )
+
+
+@transaction.atomic
+def municipality_save(
+    *, municipality: Municipality, save_links: Callable[[], Iterable[int] | None] | None = None
+) -> Municipality:
+    """Save a municipality; the partnerships it is part of are rebuilt (names and successors show)."""
+    municipality.full_clean()
+    municipality.save()
+    _save_links(save_links)
+    partnerships_changed(partnership_ids=_concerning([municipality.pk]))
+    return municipality
+
+
+@transaction.atomic
+def persons_delete(*, persons: Iterable[Person]) -> int:
+    """Delete people who took part in nothing (a participant's person is protected)."""
+    persons = list(persons)
+    for person in persons:
+        person.delete()
+    partnerships_changed(partnership_ids=())
+    return len(persons)
+
+
+@transaction.atomic
+def municipalities_delete(*, municipalities: Iterable[Municipality]) -> int:
+    municipalities = list(municipalities)
+    partnership_ids = _concerning(m.pk for m in municipalities)
+    for municipality in municipalities:
+        municipality.delete()
+    partnerships_changed(partnership_ids=partnership_ids)
+    return len(municipalities)
+
+
+@transaction.atomic
+def object_restore(*, record, user):
+    """Bring back a deleted object from its history (`history.restore_deleted`) and rebuild the
+    partnerships it belongs to or is cited in."""
+    restored = history.restore_deleted(record=record, user=user)
+    if isinstance(restored, Partnership):
+        partnership_ids = {restored.pk}
+    elif isinstance(restored, Event | Agreement):
+        partnership_ids = {restored.partnership_id}
+    elif isinstance(restored, Source):
+        partnership_ids = _citing([restored.pk])
+    elif isinstance(restored, Municipality):
+        partnership_ids = set(
+            Event.objects.filter(municipalities=restored).values_list("partnership_id", flat=True).distinct()
+        )
+    else:
+        partnership_ids = set()
+    partnerships_changed(partnership_ids=partnership_ids)
+    return restored
 
 
 def version_lock(*, instance, expected_version: int | None) -> None:
@@ -124,8 +333,8 @@ def event_record(
         participant = Participant(event=event, person=person, role=person_role, municipality=municipality, note=note)
         participant.full_clean()
         participant.save()
-    derived.rebuild_derived(partnership)
-    notifications.event_notify_followers(event=event, created=created, previous_visibility=previous_visibility)
+    published = notifications.is_publication(created=created, previous_visibility=previous_visibility, event=event)
+    partnerships_changed(partnership_ids=[partnership.pk], published_event_ids=[event.pk] if published else [])
     return event
 
 
@@ -141,7 +350,7 @@ def verification_record(
     verification.full_clean()
     verification.save()
     verification.sources.set(list(sources))
-    derived.rebuild_derived(partnership)
+    partnerships_changed(partnership_ids=[partnership.pk])
     return verification
 
 
@@ -216,10 +425,3 @@ def municipalities_load(*, current_csv: Path, mergers_csv: Path) -> dict[str, in
             relinked.append(municipality)
     Municipality.objects.bulk_update(relinked, ["merged_into"])
     return {"created": len(created), "updated": len(updated), "relinked": len(relinked)}
-
-
-def partnerships_changed(*, partnership_ids: Iterable[int], published_event_ids: Iterable[int] = ()) -> None:
-    """The one call that ends a write: rebuild what is derived of these partnerships, then queue
-    the e-mail to the followers of the events that became public."""
-    derived.rebuild_derived_many(list(partnership_ids))
-    notifications.events_notify_followers(list(published_event_ids))

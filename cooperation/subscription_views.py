@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 
 from . import notifications
 from .models import EditorProfile, Subscription
+from .permissions import can_view_internal
 
 
 def _next_url(request, fallback: str) -> str:
@@ -53,7 +54,10 @@ def follow(request):
 def _may_see(user, target) -> bool:
     from .models import Partnership
 
-    return not isinstance(target, Partnership) or Partnership.objects.visible_to(user).filter(pk=target.pk).exists()
+    return (
+        not isinstance(target, Partnership)
+        or Partnership.objects.for_audience(can_view_internal(user)).filter(pk=target.pk).exists()
+    )
 
 
 @login_required

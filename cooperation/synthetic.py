@@ -24,7 +24,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models import Q
 
-from . import derived, timeline
+from . import services, timeline
 from .models import Agreement, Event, Membership, Municipality, Participant, Partnership, Person, Pillar, Source
 
 PREFIX = "[synthetisch]"
@@ -258,7 +258,7 @@ def plan_partnership(
 
 
 def _facts(plan: PlannedPartnership, built: list[Event]) -> list[timeline.EventFacts]:
-    # In the order the database gives them (Municipality.Meta.ordering), as rebuild_derived() sees them.
+    # In the order the database gives them (Municipality.Meta.ordering), as derived.rebuild() sees them.
     return [
         timeline.facts_from_event(event, sorted(planned.municipalities, key=lambda m: (m.name, m.cbs_code)))
         for event, planned in zip(built, plan.events, strict=True)
@@ -391,17 +391,8 @@ def _write_chunk(seed, numbers, municipalities, pillars, people, created) -> Non
         ],
         batch_size=5000,
     )
-    # What derived.rebuild_derived() would write, computed from the events in memory (tested equal);
-    # after the insert, because the order of events on the same day follows their creation and pk.
-    computed = [
-        (plan.partnership, derived.derived_cache(plan.partnership, built, _facts(plan, built)))
-        for plan, built in per_plan
-    ]
-    Membership.objects.bulk_create([row for _p, (rows, _d) in computed for row in rows], batch_size=5000)
-    for partnership, (_rows, values) in computed:
-        for name, value in values.items():
-            setattr(partnership, name, value)
-    Partnership.objects.bulk_update([p for p, _ in computed], fields=list(computed[0][1][1]), batch_size=500)
+    # The derived data (both audiences) of the whole chunk, in one bulk rebuild.
+    services.partnerships_changed(partnership_ids=[plan.partnership.pk for plan in plans])
     created["partnerships"] += len(plans)
     created["events"] += len(all_events)
     created["sources"] += len(sources)

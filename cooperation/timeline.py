@@ -6,8 +6,8 @@ are all derived here. Leaving is three dated steps (decision, exit,
 disentanglement), any of which may be missing or vague, so a membership's
 end is a range, not a point.
 
-The only function that touches the database is `rebuild_derived()`, which
-writes the cached copy (Membership rows and Partnership.status).
+Pure: facts in, meanings out. No ORM, no model imports, no writes; `derived.py`
+writes the cached copy (per audience) from what these functions return.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from django.utils.functional import lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 
 from . import dates
 
@@ -58,6 +58,30 @@ KIND_ORDER = {
 }
 
 HAPPENED, PLANNED, ABANDONED = "happened", "planned", "abandoned"
+
+# The vocabulary of event kinds with their labels, in the order of the Wgr lifecycle; the model's
+# `Event.Kind` choices are built from it, so the words exist once.
+KIND_LABELS = {
+    "cooperation_started": gettext_lazy("cooperation started"),
+    "intent_declared": gettext_lazy("intent declared"),
+    "signed": gettext_lazy("signed"),
+    "joined": gettext_lazy("joined"),
+    "tender_launched": gettext_lazy("tender launched"),
+    "contract_awarded": gettext_lazy("contract awarded"),
+    "study_commissioned": gettext_lazy("study commissioned"),
+    "evaluated": gettext_lazy("evaluated"),
+    "amended": gettext_lazy("amended"),
+    "renewed": gettext_lazy("renewed"),
+    "withdrawal_decided": gettext_lazy("withdrawal decided"),
+    "withdrawn": gettext_lazy("withdrawn"),
+    "termination_decided": gettext_lazy("termination decided"),
+    "terminated": gettext_lazy("terminated"),
+    "disentanglement_started": gettext_lazy("disentanglement started"),
+    "disentangled": gettext_lazy("disentangled"),
+    "costs_settled": gettext_lazy("costs settled"),
+    "dissolved": gettext_lazy("dissolved"),
+    "other": gettext_lazy("other"),
+}
 
 
 @dataclass(frozen=True)
@@ -453,9 +477,7 @@ _render_lazily = lazy(dates.render_date, str)
 
 
 def kind_label(kind: str) -> str:
-    from .models import Event
-
-    return str(Event.Kind(kind).label)
+    return str(KIND_LABELS[kind])
 
 
 # --- Reading aids: the status sentence and the membership chart -------------

@@ -62,12 +62,12 @@ def home(request):
     today = _today()
 
     def build() -> dict:
-        partnerships = Partnership.objects.visible_to(request.user)
+        partnerships = Partnership.objects.for_audience(internal)
         # "Active now" excludes partnerships whose termination was decided (status "ending") and
         # those whose latest evidence is older than the horizon (status "unknown" today).
         running = partnerships.with_current_status(Partnership.Status.ACTIVE, today)
         latest = (
-            Event.objects.visible_to(request.user)
+            Event.objects.for_audience(internal)
             .filter(status=Event.Status.HAPPENED, date_lower__isnull=False)
             .select_related("partnership")
             .prefetch_related("municipalities")
@@ -75,9 +75,8 @@ def home(request):
         )
         return {
             "active_count": running.count(),
-            "municipality_count": Membership.objects.filter(
-                partnership__in=running, state__in=[Membership.State.ACTIVE, Membership.State.LEAVING]
-            )
+            "municipality_count": Membership.objects.for_audience(internal)
+            .filter(partnership__in=running, state__in=[Membership.State.ACTIVE, Membership.State.LEAVING])
             .values("municipality")
             .distinct()
             .count(),
@@ -85,7 +84,7 @@ def home(request):
         }
 
     figures = fragments.cached(
-        fragments.register_key("home", today, stamp=fragments.register_stamp(), internal=internal), build
+        fragments.register_key("home", today, stamp=fragments.register_stamp(internal), internal=internal), build
     )
     return render(request, "cooperation/home.html", {**figures, "filter_form": PartnershipFilterForm()})
 
@@ -94,26 +93,30 @@ def _page_of_cards(request, partnerships, *, stamp: str | None = None) -> tuple:
     """The requested page of `partnerships` (`RegisterPaginator`: count and ids cached) and the
     list entries of its partnerships, read by id without the filters. Warm: the page's
     partnerships only (+ the stamp when not given); cold: + count, ids, pillars, memberships."""
-    visible = Partnership.objects.visible_to(request.user)
+    internal = permissions.can_view_internal(request.user)
+    visible = Partnership.objects.for_audience(internal)
     page = fragments.RegisterPaginator(
         partnerships, PAGE_SIZE, stamp=stamp, fetch=lambda ids: visible.filter(pk__in=ids).for_list()
     ).get_page(request.GET.get("page"))
-    internal = permissions.can_view_internal(request.user)
     return page, fragments.partnership_cards(page.object_list, internal=internal, today=_today())
 
 
 def partnership_list(request):
     """2 queries when cached: register stamp, the page's partnerships; cold: + municipality choices,
     count, the page's ids, pillars and memberships (+ session/user when signed in)."""
-    visible = Partnership.objects.visible_to(request.user)
     internal = permissions.can_view_internal(request.user)
-    stamp = fragments.register_stamp()
+    visible = Partnership.objects.for_audience(internal)
+    stamp = fragments.register_stamp(internal)
     # A semi-join (EXISTS) per municipality: no DISTINCT over every membership of the register.
     municipality_choices = fragments.cached(
         fragments.register_key("municipality-choices", stamp=stamp, internal=internal),
         lambda: list(
             Municipality.objects.filter(
-                Exists(Membership.objects.filter(municipality=OuterRef("pk"), partnership__in=visible))
+                Exists(
+                    Membership.objects.for_audience(internal).filter(
+                        municipality=OuterRef("pk"), partnership__in=visible
+                    )
+                )
             )
             .order_by("name")
             .values_list("cbs_code", "name")
@@ -137,7 +140,8 @@ def partnership_list(request):
 
 def _get_partnership(request, slug: str) -> Partnership:
     """The partnership if this user may see it; with its pillars and agreements. 3 queries."""
-    queryset = Partnership.objects.visible_to(request.user).prefetch_related("pillars", "agreements")
+    internal = permissions.can_view_internal(request.user)
+    queryset = Partnership.objects.for_audience(internal).prefetch_related("pillars", "agreements")
     return get_object_or_404(queryset, slug=slug)
 
 
@@ -156,7 +160,7 @@ def partnership_detail(request, slug: str):
     verification = partnership.verifications.select_related("user").first()
 
     def build() -> dict:
-        events = list(partnership.events.visible_to(request.user).for_timeline())
+        events = list(partnership.events.for_audience(internal).for_timeline())
         facts = [timeline.facts_from_event(event) for event in events]
         rows = timeline.ordered(facts)
         memberships = timeline.derive_memberships(facts)
@@ -203,14 +207,15 @@ def municipality_detail(request, cbs_code: str):
     page_number = request.GET.get("page")
 
     def build() -> str:
-        visible = Partnership.objects.visible_to(request.user)
+        visible = Partnership.objects.for_audience(internal)
         memberships = (
-            municipality.memberships.filter(partnership__in=visible)
+            Membership.objects.for_audience(internal)
+            .filter(municipality=municipality, partnership__in=visible)
             .select_related("partnership")
             .order_by(F("start_lower").desc(nulls_last=True), "partnership__name", "pk")
         )
         events = (
-            Event.objects.visible_to(request.user)
+            Event.objects.for_audience(internal)
             .filter(municipalities=municipality)
             .select_related("partnership")
             .order_by(F("date_lower").desc(nulls_last=True), "-pk")[:15]
@@ -219,7 +224,7 @@ def municipality_detail(request, cbs_code: str):
         context = {"municipality": municipality, "page": page, "events": events}
         return render_to_string("cooperation/_municipality_body.html", context, request=request)
 
-    stamp = fragments.register_stamp()
+    stamp = fragments.register_stamp(internal)
     # Keyed by the day too: "still a member" is qualified once its evidence passes the horizon.
     key = fragments.register_key("municipality", municipality.pk, page_number, _today(), stamp=stamp, internal=internal)
     map_key = fragments.register_key("municipality-map", municipality.pk, stamp=stamp, internal=internal)
@@ -242,7 +247,8 @@ def pillar_detail(request, code: str):
     page's ids, pillars and memberships (+ session/user when signed in)."""
     pillar = get_object_or_404(Pillar, code=code)
     filterset = PILLAR_FILTERS(
-        {"pillar": pillar.code, "sort": "first_date"}, Partnership.objects.visible_to(request.user)
+        {"pillar": pillar.code, "sort": "first_date"},
+        Partnership.objects.for_audience(permissions.can_view_internal(request.user)),
     )
     page, cards = _page_of_cards(request, filterset.qs)
     context = {"pillar": pillar, "page": page, "cards": cards}
@@ -251,7 +257,7 @@ def pillar_detail(request, code: str):
 
 def about(request):
     """2 queries: register figures and the pillars."""
-    visible = Partnership.objects.visible_to(request.user)
+    visible = Partnership.objects.for_audience(permissions.can_view_internal(request.user))
     # Verifications are recorded acts (Verification rows), not a date typed on the partnership.
     figures = visible.aggregate(
         partnerships=Count("pk", distinct=True),

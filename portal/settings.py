@@ -4,6 +4,7 @@ Bad or missing values fail loudly: production mode (DJANGO_DEBUG off) refuses
 to start without DJANGO_SECRET_KEY.
 """
 
+import hashlib
 import os
 import re
 from pathlib import Path
@@ -166,8 +167,29 @@ def cache_from_url(url: str) -> dict:
     raise ImproperlyConfigured(f"CACHE_URL must be locmem://, dummy:// or redis://host:port/db, not {url!r}.")
 
 
+def code_digest() -> str:
+    """A digest of the code, templates and translations: the default release, so that a deploy
+    never serves markup cached by the previous one."""
+    digest = hashlib.sha256()
+    for pattern in ("cooperation/**/*.py", "portal/*.py", "templates/**/*.html", "locale/*/LC_MESSAGES/*.mo"):
+        for path in sorted(BASE_DIR.glob(pattern)):
+            if "migrations" not in path.parts:
+                digest.update(path.as_posix().encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+# The release this process runs (e.g. a git tag or image digest, from the deploy); it prefixes
+# every cache key, so a new release starts with an empty cache.
+PORTAL_RELEASE = os.environ.get("PORTAL_RELEASE", "").strip() or code_digest()
+
 # Rendered page fragments (cooperation/fragments.py); keyed by what they show, so never stale.
-CACHES = {"default": cache_from_url(os.environ.get("CACHE_URL", "").strip())}
+CACHES = {
+    "default": {
+        **cache_from_url(os.environ.get("CACHE_URL", "").strip()),
+        "KEY_PREFIX": f"portal-{PORTAL_RELEASE}",
+    }
+}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -210,3 +210,35 @@ def import_held(monkeypatch):
     monkeypatch.setattr(jobs.ProgressWriter, "report", report_and_wait_to_be_seen)
     yield seen
     seen.set()
+
+
+# --- core: shared by the write-path and audience tests ----------------------------------
+
+
+@pytest.fixture
+def derived_matches_a_fresh_derivation(db):
+    """A check: the derived rows of every partnership (both audiences) equal what a rebuild from
+    scratch makes of the events as they now stand."""
+    from cooperation import derived
+    from cooperation.models import Membership
+
+    columns = ["partnership_id", "audience", "municipality_id", "role", "state", "start_text", "start_lower"]
+    columns += ["end_text", "end_upper", "ended_by", "position"]
+    fields = ["pk", "status", "first_date", "last_date", "search_text"]
+    fields += ["staff_status", "staff_first_date", "staff_last_date", "staff_search_text"]
+
+    def snapshot():
+        rows = sorted(Membership.objects.values_list(*columns))
+        return rows, sorted(Partnership.objects.values_list(*fields))
+
+    def check() -> None:
+        stored = snapshot()
+        Membership.objects.all().delete()
+        Partnership.objects.update(
+            status="planned", first_date=None, last_date=None, search_text="", staff_status="planned",
+            staff_first_date=None, staff_last_date=None, staff_search_text="",
+        )  # fmt: skip
+        derived.rebuild(Partnership.objects.values_list("pk", flat=True))
+        assert stored == snapshot()
+
+    return check

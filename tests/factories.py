@@ -8,7 +8,7 @@ import itertools
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
-from cooperation import derived
+from cooperation import services
 from cooperation.models import EditorProfile, Event, Municipality, Partnership, Pillar, Source
 
 SVM = "schiedam-vlaardingen-maassluis-ict"
@@ -60,7 +60,7 @@ def grow_register(count: int) -> None:
         for event, (*_, concerned) in zip(events, plan, strict=True):
             event.municipalities.set(concerned)
             event.sources.set([source])
-        derived.rebuild_derived(partnership)
+        services.partnerships_changed(partnership_ids=[partnership.pk])
 
 
 def partnerships_csv(rows: int, prefix: str = "achtergrond") -> bytes:

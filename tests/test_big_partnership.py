@@ -5,7 +5,7 @@ import time
 import pytest
 from django.urls import reverse
 
-from cooperation import derived
+from cooperation import services
 from cooperation.models import Event, Partnership
 
 BIG = 5000
@@ -15,7 +15,7 @@ def with_events(partnership: Partnership, count: int) -> Partnership:
     Event.objects.bulk_create(
         Event(partnership=partnership, kind="evaluated", date_text="2015", title=f"Evaluatie {n}") for n in range(count)
     )
-    derived.rebuild_derived(partnership)
+    services.partnerships_changed(partnership_ids=[partnership.pk])
     return partnership
 
 

@@ -53,7 +53,9 @@ def empty_the_register() -> None:
 
 def memberships() -> list[tuple]:
     return sorted(
-        Membership.objects.values_list("partnership__slug", "municipality__cbs_code", "state", "start_text", "end_text")
+        Membership.objects.for_audience(False).values_list(
+            "partnership__slug", "municipality__cbs_code", "state", "start_text", "end_text"
+        )
     )
 
 

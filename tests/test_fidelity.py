@@ -17,7 +17,7 @@ import pytest
 from django.utils import timezone, translation
 from django.utils.formats import date_format
 
-from cooperation import derived, services
+from cooperation import services
 
 pytestmark = pytest.mark.django_db
 
@@ -276,7 +276,7 @@ def test_feed_titles_and_calendar_summaries_mark_plans(client):
 def test_cached_last_evidence_matches_the_source_dates(msg, svm):
     assert str(msg.last_evidence) == "2010-10-27"
     assert str(svm.last_evidence) == "2019-05-08"
-    derived.rebuild_derived_many([msg.pk, svm.pk])
+    services.partnerships_changed(partnership_ids=[msg.pk, svm.pk])
     msg.refresh_from_db()
     svm.refresh_from_db()
     assert (str(msg.last_evidence), str(svm.last_evidence)) == ("2010-10-27", "2019-05-08")

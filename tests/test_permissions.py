@@ -85,7 +85,7 @@ def add_event(client, partnership) -> bool:
             "kind": "evaluated",
             "status": "happened",
             "date_text": "2020",
-            "municipalities": [partnership.memberships.first().municipality_id],
+            "municipalities": [partnership.memberships.for_audience(False).first().municipality_id],
             "role": "participant",
             "visibility": "public",
             "participants-TOTAL_FORMS": "0",

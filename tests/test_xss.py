@@ -6,7 +6,7 @@ import pytest
 from django.db import models as django_models
 from django.urls import reverse
 
-from cooperation import derived, services
+from cooperation import services
 from cooperation.models import Agreement, Event, Municipality, Participant, Partnership, Person, Source
 
 PAYLOAD = '<script>alert("x")</script><img src=x onerror=alert(1)>"\'&'
@@ -49,7 +49,7 @@ def poisoned(db, svm, municipality):
         procurement_reference=PAYLOAD[:100],
     )
     assert set(text_fields(Participant)) == {"note"}
-    derived.rebuild_derived(svm)
+    services.partnerships_changed(partnership_ids=[svm.pk])
     return {"partnership": svm, "event": event, "schiedam": schiedam, "source": source, "person": person}
 
 

@@ -1,0 +1,16 @@
+from django.core.management.base import BaseCommand
+
+from cooperation import services
+from cooperation.models import Partnership
+
+
+class Command(BaseCommand):
+    help = (
+        "Derive the cached memberships, status and search text of every partnership again, per audience "
+        "(after migration 0011, or to check that nothing drifted). Sends no notifications."
+    )
+
+    def handle(self, *args, **options):
+        ids = list(Partnership.objects.values_list("pk", flat=True))
+        services.partnerships_changed(partnership_ids=ids)
+        self.stdout.write(self.style.SUCCESS(f"Rebuilt the derived data of {len(ids)} partnerships."))
