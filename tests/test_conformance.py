@@ -36,7 +36,7 @@ from openpyxl import load_workbook
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT3
 
-from cooperation import imports, services, synthetic
+from cooperation import services, synthetic
 from cooperation.downloads import FILES, build_files
 from cooperation.models import (
     Agreement,
@@ -49,6 +49,7 @@ from cooperation.models import (
     Pillar,
     Source,
 )
+from cooperation.porting import importer
 
 pytestmark = pytest.mark.django_db
 
@@ -420,7 +421,7 @@ def test_every_download_round_trips_into_an_empty_register(register, kind):
     _empty_the_register()
     for table in ("municipalities", "partnerships", "events"):
         data = before[f"{table}.{kind}"][0]
-        report = imports.run_import(kind=table, data=data, filename=f"{table}.{kind}", user=register, dry_run=False)
+        report = importer.run_import(kind=table, data=data, filename=f"{table}.{kind}", user=register, dry_run=False)
         assert report.ok, (table, report.problems[:5])
     after = build_files(BASE_URL)
     for table in ("municipalities", "partnerships", "events"):

@@ -5,8 +5,9 @@ from pathlib import Path
 
 from django.urls import reverse
 
-from cooperation import imports, services
+from cooperation import services
 from cooperation.models import Event, ImportBatch, Membership, Partnership
+from cooperation.porting import importer, undo
 
 DATA = Path(__file__).parent / "data"
 
@@ -49,13 +50,13 @@ def test_deleting_events_with_the_admins_bulk_action(admin_client, svm, derived_
 
 def test_deleting_events_by_undoing_their_import(admin_user, derived_matches_a_fresh_derivation):
     for kind, name in (("partnerships", "partnerships.csv"), ("events", "events.csv")):
-        report = imports.run_import(
+        report = importer.run_import(
             kind=kind, data=(DATA / name).read_bytes(), filename=name, user=admin_user, dry_run=False
         )
         assert report.ok, report
     example = Partnership.objects.get(slug="voorbeeld-ict-samenwerking-fryslan")
     assert example.memberships.exists()
-    imports.import_undo(batch=ImportBatch.objects.get(pk=report.batch_id), user=admin_user)
+    undo.import_undo(batch=ImportBatch.objects.get(pk=report.batch_id), user=admin_user)
     assert not example.events.exists() and not example.memberships.exists()
     assert public_status(example) == "planned"
     derived_matches_a_fresh_derivation()
