@@ -10,6 +10,7 @@ from pathlib import Path
 import psycopg2
 import pytest
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
@@ -52,8 +53,13 @@ def fresh_database():
 
 
 def test_backup_and_restore_into_a_fresh_database(seeded_transactional, fresh_database, tmp_path, capsys):
+    importer = get_user_model().objects.create_superuser("beheerder", "beheerder@example.org", "Beheerder-wachtwoord-1")
     report = imports.run_import(
-        kind="events", data=(DATA / "events.csv").read_bytes(), filename="events.csv", user=None, dry_run=False
+        kind="partnerships",
+        data=(DATA / "partnerships.csv").read_bytes(),
+        filename="partnerships.csv",
+        user=importer,
+        dry_run=False,
     )
     assert report.ok and ImportBatch.objects.exists()
 
