@@ -3,8 +3,8 @@ long a staff session lasts.
 
 - `client_ip(request)`: the real client address behind `PORTAL_TRUSTED_PROXY_COUNT` proxies;
   django-axes (lockout) and the API throttle both identify clients with it.
-- `RejectInvalidCharactersMiddleware`: a NUL byte or other control character in the path or
-  in a query parameter is a 400, for every view at once (PostgreSQL refuses NUL in a string,
+- `RejectInvalidCharactersMiddleware`: a control character in the path or a NUL byte in a
+  query parameter is a 400 with a Dutch message, for every view at once (PostgreSQL refuses NUL in a string,
   which would otherwise surface as a 500 wherever a parameter reaches a query).
 - `StaffSessionTimeoutMiddleware`: signed-in staff are signed out after
   `STAFF_SESSION_IDLE_SECONDS` without a request, and `STAFF_SESSION_MAX_SECONDS` after they
@@ -14,14 +14,19 @@ long a staff session lasts.
 from __future__ import annotations
 
 import ipaddress
+import logging
 import re
 import time
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
-from django.core.exceptions import BadRequest
+from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.utils.html import format_html
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
+
+logger = logging.getLogger("django.security.invalid_characters")
 
 # C0 control characters and DEL. None belongs in a URL path; in a query parameter only NUL is
 # refused, since it cannot be stored or searched for, while a tab or newline is merely odd.
@@ -60,16 +65,40 @@ def client_ip(request) -> str | None:
 
 
 class RejectInvalidCharactersMiddleware:
+    """Before the locale and the user are known: the answer is in the default language (Dutch), a
+    problem document under /api/ like every API error, a short page elsewhere."""
+
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        if _PATH_INVALID.search(request.path):
-            raise BadRequest("Control character in the URL path.")
-        for key, values in request.GET.lists():
-            if _PARAMETER_INVALID in key or any(_PARAMETER_INVALID in value for value in values):
-                raise BadRequest("NUL byte in a query parameter.")
+        invalid = bool(_PATH_INVALID.search(request.path)) or any(
+            _PARAMETER_INVALID in key or any(_PARAMETER_INVALID in value for value in values)
+            for key, values in request.GET.lists()
+        )
+        if invalid:
+            logger.warning("Bad request (invalid character in the address): %r", request.get_full_path()[:200])
+            return bad_request(request)
         return self.get_response(request)
+
+
+def bad_request(request) -> HttpResponse:
+    detail = _("The address contains a character that is not allowed (such as a NUL byte). Check the link.")
+    if request.path.startswith("/api/"):
+        problem = {"type": "about:blank", "title": "Bad Request", "status": 400, "detail": detail}
+        return JsonResponse({**problem, "instance": request.path}, status=400, content_type="application/problem+json")
+    title = _("Invalid address")
+    return HttpResponseBadRequest(
+        format_html(
+            '<!doctype html><html lang="{}"><head><meta charset="utf-8"><title>{}</title></head>'
+            '<body><h1>{}</h1><p>{}</p><p><a href="/">{}</a></p></body></html>',
+            get_language() or "nl",
+            title,
+            title,
+            detail,
+            _("Go to the home page"),
+        )
+    )
 
 
 class StaffSessionTimeoutMiddleware:

@@ -427,6 +427,10 @@ def test_nul_bytes_and_control_characters_are_a_bad_request_never_a_500(client, 
     client.force_login(administrator)
     response = client.get(url)
     assert response.status_code in (400, 404), response.status_code
+    if response.status_code == 400 and url.startswith("/api/"):
+        assert response["Content-Type"] == "application/problem+json"
+    elif response.status_code == 400:
+        assert "niet is toegestaan" in response.content.decode()
 
 
 def test_a_bad_request_is_not_a_500_in_production_mode_either(client, settings):
