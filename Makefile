@@ -8,7 +8,7 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/portal
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: install install-dev deploy-check run test lint format messages services browser java bench clean
+.PHONY: install install-dev deploy-check run test lint format messages services browser java bench clean backup restore
 
 $(VENV)/.installed: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -92,6 +92,17 @@ messages: install-dev
 # the first time (the large data is kept for later runs); run it on a quiet machine.
 bench: install-dev services
 	$(BIN)/python bench/run.py
+
+# Backup and restore (docs/operations.md): the PostgreSQL database of DATABASE_URL and MEDIA_ROOT.
+# `make backup BACKUP_DIR=/var/backups/portal` writes a new portal-backup-<UTC time>/ there;
+# `make restore BACKUP=/var/backups/portal/portal-backup-…` restores one into the (empty) database.
+BACKUP_DIR ?= backups
+backup: install
+	$(BIN)/python manage.py backup $(BACKUP_DIR)
+
+restore: install
+	@test -n "$(BACKUP)" || (echo "Name the backup: make restore BACKUP=backups/portal-backup-…" >&2; exit 2)
+	$(BIN)/python manage.py restore $(BACKUP)
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from django import forms
 from django.conf import settings
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import User
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
-from django.urls import reverse
+from django.urls import URLPattern, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
@@ -128,12 +129,50 @@ class ServiceWritesMixin:
             obj._history_user = request.user
         self.delete_through_service(objects)
 
+class GuardedHistoryAdmin(SimpleHistoryAdmin):
+    """django-simple-history's history list and revert form behind the same gates as the change page.
+
+    The library reads the object for these views from the history table, which bypasses
+    `get_queryset()` (so an editor's scope), and its revert form saves on *view* permission.
+    Both views are therefore wrapped at their URLs, before any subclass or mixin code runs:
+    an object outside `get_queryset()` answers "does not exist" like the change page (history of
+    deleted objects stays open to administrators), and a revert (POST) needs change permission
+    on the object as it stands.
+    """
+
+    def get_urls(self):
+        prefix = f"{self.opts.app_label}_{self.opts.model_name}"
+        guarded = {f"{prefix}_history": self.history_view, f"{prefix}_simple_history": self.history_form_view}
+        return [
+            URLPattern(
+                url.pattern, self.admin_site.admin_view(self._guard(guarded[url.name])), url.default_args, url.name
+            )
+            if getattr(url, "name", None) in guarded
+            else url
+            for url in super().get_urls()
+        ]
+
+    def _guard(self, view):
+        def guarded_view(request, object_id, *args, **kwargs):
+            obj = self.get_object(request, unquote(object_id))
+            if obj is None and not permissions.is_administrator(request.user):
+                return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+            if obj is not None and not self.has_view_or_change_permission(request, obj):
+                raise PermissionDenied
+            if request.method == "POST" and obj is not None and not self.has_change_permission(request, obj):
+                raise PermissionDenied
+            return view(request, object_id, *args, **kwargs)
+
+        return guarded_view
+
 
 class PartnershipScopeMixin:
     """Editors see and change only the partnerships of their municipalities, and what hangs under them.
 
-    Administrators see everything. Others' objects are not in the queryset, so their change
-    pages answer "does not exist", whatever id is guessed.
+    Administrators see everything. Others' objects are not in the queryset, so every admin view
+    of them (change, history, revert, delete, autocomplete, export, actions) answers "does not
+    exist", whatever id is guessed; the object-level permissions say the same for objects that
+    reach a view another way (the history table).
     """
 
     partnership_path = "partnership"  # "" for Partnership itself
@@ -146,21 +185,36 @@ class PartnershipScopeMixin:
         field = f"{self.partnership_path}__in" if self.partnership_path else "pk__in"
         return queryset.filter(**{field: editable})
 
-    def _partnership_of(self, obj):
-        return getattr(obj, self.partnership_path) if self.partnership_path else obj
+    def _in_scope(self, request, obj) -> bool:
+        if obj is None:
+            return True
+        partnership_id = getattr(obj, f"{self.partnership_path}_id") if self.partnership_path else obj.pk
+        return permissions.can_edit_partnership_id(request.user, partnership_id)
+
+    def has_view_permission(self, request, obj=None):
+        return super().has_view_permission(request, obj) and self._in_scope(request, obj)
 
     def has_change_permission(self, request, obj=None):
-        allowed = super().has_change_permission(request, obj)
-        return allowed and (obj is None or permissions.can_edit_partnership(request.user, self._partnership_of(obj)))
+        return super().has_change_permission(request, obj) and self._in_scope(request, obj)
 
     def has_delete_permission(self, request, obj=None):
-        allowed = super().has_delete_permission(request, obj)
-        return allowed and (obj is None or permissions.can_edit_partnership(request.user, self._partnership_of(obj)))
+        return super().has_delete_permission(request, obj) and self._in_scope(request, obj)
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "partnership":
             kwargs["queryset"] = permissions.editable_partnerships(request.user)
+        elif db_field.name == "agreement":
+            kwargs["queryset"] = Agreement.objects.filter(
+                partnership__in=permissions.editable_partnerships(request.user).values("pk")
+            )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+def limit_agreements_to(field, partnership_id) -> None:
+    """An event's agreement is one of its own partnership's: where the partnership is known, the
+    choice is a plain list of that partnership's agreements instead of a search over all of them."""
+    field.queryset = field.queryset.filter(partnership_id=partnership_id)
+    field.widget = forms.Select(choices=field.choices)
 
 
 class EventForm(VersionLockFormMixin, forms.ModelForm):
@@ -188,6 +242,15 @@ class EventForm(VersionLockFormMixin, forms.ModelForm):
             "sources",
             "visibility",
         ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields.get("agreement")
+        if field is None or self.prefix:  # inline forms: EventInline.get_formset limits them
+            return
+        partnership_id = self.data.get("partnership") if self.is_bound else self.instance.partnership_id
+        if str(partnership_id or "").isdigit():
+            limit_agreements_to(field, int(partnership_id))
 
     def clean(self):
         cleaned = super().clean()
@@ -249,7 +312,7 @@ class EventInline(admin.StackedInline):
     formset = EventInlineFormSet
     extra = 0
     show_change_link = True
-    autocomplete_fields = ["municipalities", "sources", "agreement"]
+    autocomplete_fields = ["municipalities", "sources"]
     fields = [
         ("kind", "status", "date_text"),
         "municipalities",
@@ -268,6 +331,7 @@ class EventInline(admin.StackedInline):
     def get_formset(self, request, obj=None, **kwargs):
         formset = super().get_formset(request, obj, **kwargs)
         formset.request_user = request.user
+        limit_agreements_to(formset.form.base_fields["agreement"], obj.pk if obj is not None else None)
         return formset
 
 
@@ -285,7 +349,7 @@ class ParticipantInline(admin.TabularInline):
 
 
 @admin.register(Municipality)
-class MunicipalityAdmin(ServiceWritesMixin, RegisterAdminMixin, SimpleHistoryAdmin):
+class MunicipalityAdmin(ServiceWritesMixin, RegisterAdminMixin, GuardedHistoryAdmin):
     import_kind = "municipalities"
     list_display = ["name", "cbs_code", "province", "existed_until", "merged_into"]
     list_filter = ["province", ("existed_until", admin.EmptyFieldListFilter)]
@@ -314,7 +378,7 @@ class PillarAdmin(admin.ModelAdmin):
 
 
 @admin.register(Partnership)
-class PartnershipAdmin(ServiceWritesMixin, RegisterAdminMixin, PartnershipScopeMixin, SimpleHistoryAdmin):
+class PartnershipAdmin(ServiceWritesMixin, RegisterAdminMixin, PartnershipScopeMixin, GuardedHistoryAdmin):
     partnership_path = ""
     import_kind = "partnerships"
     form = PartnershipForm
@@ -408,7 +472,7 @@ class PartnershipAdmin(ServiceWritesMixin, RegisterAdminMixin, PartnershipScopeM
 
 
 @admin.register(Event)
-class EventAdmin(ServiceWritesMixin, RegisterAdminMixin, PartnershipScopeMixin, SimpleHistoryAdmin):
+class EventAdmin(ServiceWritesMixin, RegisterAdminMixin, PartnershipScopeMixin, GuardedHistoryAdmin):
     import_kind = "events"
     form = EventForm
     list_display = ["partnership", "date_in_words", "kind", "status", "municipality_names", "visibility"]
@@ -419,7 +483,7 @@ class EventAdmin(ServiceWritesMixin, RegisterAdminMixin, PartnershipScopeMixin, 
         ProvinceListFilter,
         YearListFilter,
         "visibility",
-        "partnership",
+        ("partnership", admin.RelatedOnlyFieldListFilter),
         ("municipalities", admin.RelatedOnlyFieldListFilter),
     ]
     search_fields = [
@@ -487,7 +551,7 @@ class EventAdmin(ServiceWritesMixin, RegisterAdminMixin, PartnershipScopeMixin, 
 
 
 @admin.register(Agreement)
-class AgreementAdmin(ServiceWritesMixin, RegisterAdminMixin, PartnershipScopeMixin, SimpleHistoryAdmin):
+class AgreementAdmin(ServiceWritesMixin, RegisterAdminMixin, PartnershipScopeMixin, GuardedHistoryAdmin):
     list_display = ["title", "partnership", "kind", "date_text", "term_end"]
     list_filter = ["kind"]
     search_fields = ["title", "partnership__name"]
@@ -501,8 +565,42 @@ class AgreementAdmin(ServiceWritesMixin, RegisterAdminMixin, PartnershipScopeMix
         services.agreements_delete(agreements=objects)
 
 
+class SharedObjectMixin:
+    """Sources and people are shared by every event that cites them. Every staff member sees
+    them (they are cited on the public pages), but an editor changes one only when
+    `shared_rule` allows it: when every event citing it is in their scope. Otherwise the
+    change page is read-only with a message saying why and what to do instead."""
+
+    shared_rule = None  # a function (user, obj) -> bool from permissions
+    refused_message = ""
+
+    def has_change_permission(self, request, obj=None):
+        allowed = super().has_change_permission(request, obj)
+        return allowed and (obj is None or type(self).shared_rule(request.user, obj))
+
+    def has_delete_permission(self, request, obj=None):
+        allowed = super().has_delete_permission(request, obj)
+        return allowed and (obj is None or type(self).shared_rule(request.user, obj))
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        obj = self.get_object(request, unquote(object_id))
+        if (
+            request.method == "GET"
+            and obj is not None
+            and super().has_change_permission(request, obj)
+            and not self.has_change_permission(request, obj)
+        ):
+            messages.warning(request, self.refused_message)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+
 @admin.register(Source)
-class SourceAdmin(ServiceWritesMixin, RegisterAdminMixin, SimpleHistoryAdmin):
+class SourceAdmin(SharedObjectMixin, ServiceWritesMixin, RegisterAdminMixin, GuardedHistoryAdmin):
+    shared_rule = permissions.can_change_source
+    refused_message = _(
+        "This source is also cited by events outside your municipalities, so only an administrator "
+        "can change it. If your events need a different source, add a new one and cite that."
+    )
     list_display = ["title", "publisher", "published_on", "kind", "url"]
     list_filter = ["kind"]
     search_fields = ["title", "publisher", "author", "url"]
@@ -515,7 +613,12 @@ class SourceAdmin(ServiceWritesMixin, RegisterAdminMixin, SimpleHistoryAdmin):
 
 
 @admin.register(Person)
-class PersonAdmin(ServiceWritesMixin, SimpleHistoryAdmin):
+class PersonAdmin(SharedObjectMixin, ServiceWritesMixin, GuardedHistoryAdmin):
+    shared_rule = permissions.can_change_person
+    refused_message = _(
+        "This person also took part in events outside your municipalities, so only an administrator "
+        "can change them. Ask an administrator, or add the person you mean as a new person."
+    )
     list_display = ["name"]
     search_fields = ["name"]
 

@@ -37,6 +37,7 @@ from rest_framework.views import exception_handler
 
 from . import fragments, timeline
 from .filters import EventFilterSet, PartnershipFilterSet
+from .middleware import client_ip
 from .models import Event, Municipality, Partnership, Pillar, Province, Source
 from .permissions import can_view_internal
 
@@ -133,10 +134,18 @@ class RegisterPagination(Pagination):
 
 
 class AnonymousThrottle(AnonRateThrottle):
-    """Anonymous clients, per address, at settings.API_ANON_RATE (read per request)."""
+    """Anonymous clients, per address, at settings.API_ANON_RATE (read per request).
+
+    The address is the real client's behind PORTAL_TRUSTED_PROXY_COUNT proxies, found by the
+    same function as the login lockout's, so an X-Forwarded-For of the client's choosing does
+    not make a new client. Counted in the default cache: shared by every process only when
+    CACHE_URL is Redis (production); the local-memory default counts per process."""
 
     def get_rate(self) -> str:
         return settings.API_ANON_RATE
+
+    def get_ident(self, request) -> str:
+        return client_ip(request) or ""
 
 
 class ReadOnlyAPIView(generics.GenericAPIView):

@@ -679,6 +679,15 @@ class Event(DatedModel):
             self.derive_date()
         except ValidationError as error:
             raise ValidationError({"date_text": error.messages}) from None
+        if self.agreement_id and self.partnership_id and self.agreement.partnership_id != self.partnership_id:
+            raise ValidationError(
+                {
+                    "agreement": ValidationError(
+                        _("This agreement belongs to another partnership. Choose an agreement of this partnership."),
+                        code="agreement_of_other_partnership",
+                    )
+                }
+            )
         if not self.partnership_id or getattr(self, "rules_checked_by_formset", False):
             return
         municipalities = getattr(self, "pending_municipalities", None)

@@ -70,11 +70,44 @@ def editable_partnerships(user, queryset: QuerySet | None = None) -> QuerySet:
 
 
 def can_edit_partnership(user, partnership) -> bool:
+    return can_edit_partnership_id(user, None if partnership is None else partnership.pk)
+
+
+def can_edit_partnership_id(user, partnership_id: int | None) -> bool:
+    """The check behind every admin view of a partnership and what hangs under it (agreements,
+    events): change, history list, history revert, delete. None is a partnership yet to be made."""
     if is_administrator(user):
         return True
-    if partnership is None or partnership.pk is None:
+    if partnership_id is None:
         return is_editor(user)
-    return editable_partnerships(user).filter(pk=partnership.pk).exists()
+    return editable_partnerships(user).filter(pk=partnership_id).exists()
+
+
+def _cited_only_within_scope(user, events: QuerySet) -> bool:
+    if is_administrator(user):
+        return True
+    if not is_editor(user):
+        return False
+    return not events.exclude(partnership__in=editable_partnerships(user).values("pk")).exists()
+
+
+def can_change_source(user, source) -> bool:
+    """A source is shared by every event that cites it: an editor may change it only when every
+    one of those events lies in a partnership they may edit (a new source always). Otherwise the
+    change is refused; the editor adds a new source for their own events instead. Imports follow
+    the same rule: an import that would change an existing source asks this first."""
+    if source is None or source.pk is None:
+        return is_administrator(user) or is_editor(user)
+    return _cited_only_within_scope(user, source.events.all())
+
+
+def can_change_person(user, person) -> bool:
+    """People are shared like sources: an editor changes one only when every event they took part
+    in lies in a partnership the editor may edit."""
+    if person is None or person.pk is None:
+        return is_administrator(user) or is_editor(user)
+    event_model = person.participations.model.event.field.related_model
+    return _cited_only_within_scope(user, event_model.objects.filter(participants__person=person))
 
 
 def can_import(user) -> bool:

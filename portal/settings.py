@@ -84,6 +84,8 @@ MIDDLEWARE = [
     # /healthz for load balancers, before the host check and the HTTPS redirect (portal/health.py).
     "portal.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # A NUL byte or control character in the path or a parameter is a 400 before any view runs.
+    "cooperation.middleware.RejectInvalidCharactersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -91,6 +93,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "cooperation.middleware.StaffSessionTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -234,7 +237,6 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
-AXES_IPWARE_PROXY_COUNT = env_int("AXES_PROXY_COUNT", 0)
 AXES_VERBOSE = False
 
 # --- Staff sign-in: OpenID Connect through the organisation, a second factor for local accounts ---
@@ -431,7 +433,48 @@ IMPORT_JOB_STALE_SECONDS = env_int("IMPORT_JOB_STALE_SECONDS", 120)
 
 # Security: production defaults; each can be relaxed from the environment
 # (e.g. DJANGO_SECURE_SSL_REDIRECT=0 behind a proxy that already redirects).
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("DJANGO_BEHIND_TLS_PROXY", False) else None
+
+
+def trusted_proxy_count() -> int:
+    """PORTAL_TRUSTED_PROXY_COUNT: how many reverse proxies stand between the clients and gunicorn
+    (0: none, clients connect directly). Everything that asks who the client is derives from it:
+    the HTTPS scheme from X-Forwarded-Proto (SECURE_PROXY_SSL_HEADER), the login lockout
+    (django-axes) and the API throttle (cooperation.middleware.client_ip). The deprecated
+    DJANGO_BEHIND_TLS_PROXY=1 and AXES_PROXY_COUNT=N still work, as one proxy and N proxies;
+    set together with PORTAL_TRUSTED_PROXY_COUNT they must agree with it."""
+    count = env_int("PORTAL_TRUSTED_PROXY_COUNT", -1)
+    legacy = {}
+    if env_bool("DJANGO_BEHIND_TLS_PROXY", False):
+        legacy["DJANGO_BEHIND_TLS_PROXY"] = 1
+    if os.environ.get("AXES_PROXY_COUNT", "").strip():
+        legacy["AXES_PROXY_COUNT"] = env_int("AXES_PROXY_COUNT", 0)
+    if count < 0:
+        values = set(legacy.values())
+        if len(values) > 1:
+            raise ImproperlyConfigured(
+                "DJANGO_BEHIND_TLS_PROXY and AXES_PROXY_COUNT disagree; set PORTAL_TRUSTED_PROXY_COUNT instead."
+            )
+        return values.pop() if values else 0
+    for name, value in legacy.items():
+        if value != count and not (name == "DJANGO_BEHIND_TLS_PROXY" and count >= 1):
+            raise ImproperlyConfigured(f"{name} disagrees with PORTAL_TRUSTED_PROXY_COUNT={count}; remove {name}.")
+    return count
+
+
+PORTAL_TRUSTED_PROXY_COUNT = trusted_proxy_count()
+# Behind a proxy the scheme comes from X-Forwarded-Proto, which the proxy must set (and overwrite).
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if PORTAL_TRUSTED_PROXY_COUNT else None
+# django-axes and DRF identify clients with the same function; django-ipware is not used.
+AXES_CLIENT_IP_CALLABLE = "cooperation.middleware.client_ip"
+REST_FRAMEWORK["NUM_PROXIES"] = PORTAL_TRUSTED_PROXY_COUNT
+# Sessions: staff (who reach the admin) are signed out after this many seconds without a request,
+# and this many seconds after signing in whatever they do; others keep SESSION_COOKIE_AGE (14 days).
+STAFF_SESSION_IDLE_SECONDS = env_int("STAFF_SESSION_IDLE_MINUTES", 30) * 60
+STAFF_SESSION_MAX_SECONDS = env_int("STAFF_SESSION_MAX_HOURS", 12) * 3600
+if STAFF_SESSION_IDLE_SECONDS <= 0 or STAFF_SESSION_MAX_SECONDS < STAFF_SESSION_IDLE_SECONDS:
+    raise ImproperlyConfigured(
+        "STAFF_SESSION_IDLE_MINUTES must be positive and STAFF_SESSION_MAX_HOURS at least as long."
+    )
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)
 SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG

@@ -85,7 +85,7 @@ def main() -> None:  # noqa: PLR0915 (one procedure, read top to bottom)
         "DATABASE_URL": f"{PG}/{DATABASE}",
         "CELERY_BROKER_URL": f"{REDIS}/13",
         "CACHE_URL": f"{REDIS}/12",
-        "DJANGO_BEHIND_TLS_PROXY": "1",
+        "PORTAL_TRUSTED_PROXY_COUNT": "1",
         "DJANGO_STATIC_ROOT": str(work / "static"),
         "CELERY_BEAT_SCHEDULE_FILE": str(work / "celerybeat-schedule"),
         "DJANGO_EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend",

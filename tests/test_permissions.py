@@ -6,7 +6,7 @@ from django.contrib.auth.models import Group
 from django.urls import reverse
 
 from cooperation import permissions, services
-from cooperation.models import EditorProfile, Event, Municipality
+from cooperation.models import EditorProfile, Event, Municipality, Partnership, Source
 
 # The policy at a glance. "yes" means the role may do it; "no" means it is refused.
 # Own = the Schiedam-Vlaardingen-Maassluis partnership, of which the editor's Vlaardingen is a member;
@@ -30,6 +30,11 @@ import                        no         no      yes     yes
 export                        no         yes     yes     yes
 manage_users                  no         no      no      yes
 manage_municipalities         no         no      no      yes
+history_own_partnership       no         no      yes     yes
+history_other_partnership     no         no      no      yes
+revert_other_partnership      no         no      no      yes
+change_other_source           no         no      no      yes
+link_other_agreement          no         no      no      no
 """
 
 ROLES = POLICY.split("\n")[1].split()[1:]
@@ -76,11 +81,12 @@ def admin_page_opens(client, url) -> bool:
     return response.status_code == 200
 
 
-def add_event(client, partnership) -> bool:
+def add_event(client, partnership, **extra) -> bool:
     before = Event.objects.filter(partnership=partnership).count()
     client.post(
         reverse("admin:cooperation_event_add"),
         {
+            **extra,
             "partnership": partnership.pk,
             "kind": "evaluated",
             "status": "happened",
@@ -97,6 +103,40 @@ def add_event(client, partnership) -> bool:
 
 def first_event(partnership):
     return partnership.events.order_by("pk").first()
+
+
+def revert_partnership(client, partnership) -> bool:
+    """POST the history revert form of the partnership's latest record with a new name."""
+    record = partnership.history.order_by("-history_id").first()
+    client.post(
+        reverse("admin:cooperation_partnership_simple_history", args=[partnership.pk, record.history_id]),
+        {
+            "name": "Teruggezet",
+            "slug": partnership.slug,
+            "summary": partnership.summary,
+            "legal_form": partnership.legal_form,
+            "pillars": list(partnership.pillars.values_list("pk", flat=True)),
+            "visibility": partnership.visibility,
+            "last_verified": partnership.last_verified or "",
+            "internal_note": partnership.internal_note,
+            "expected_version": partnership.version,
+        },
+    )
+    return Partnership.objects.get(pk=partnership.pk).name == "Teruggezet"
+
+
+def change_source_of(client, partnership) -> bool:
+    """POST a new URL for a source cited only by this partnership's events."""
+    source = (
+        Source.objects.filter(events__partnership=partnership)
+        .exclude(events__partnership__in=Partnership.objects.exclude(pk=partnership.pk))
+        .first()
+    )
+    client.post(
+        reverse("admin:cooperation_source_change", args=[source.pk]),
+        {"url": "https://example.org/elders", "title": source.title, "kind": source.kind},
+    )
+    return Source.objects.get(pk=source.pk).url == "https://example.org/elders"
 
 
 ACTIONS = {
@@ -129,6 +169,16 @@ ACTIONS = {
     "delete_event_other": lambda c, o: admin_page_opens(
         c, reverse("admin:cooperation_event_delete", args=[first_event(o["other"]).pk])
     ),
+    "history_own_partnership": lambda c, o: admin_page_opens(
+        c, reverse("admin:cooperation_partnership_history", args=[o["own"].pk])
+    ),
+    "history_other_partnership": lambda c, o: admin_page_opens(
+        c, reverse("admin:cooperation_partnership_history", args=[o["other"].pk])
+    ),
+    "revert_other_partnership": lambda c, o: revert_partnership(c, o["other"]),
+    "change_other_source": lambda c, o: change_source_of(c, o["other"]),
+    # Administrators included: an event's agreement is its own partnership's (Event.clean).
+    "link_other_agreement": lambda c, o: add_event(c, o["own"], agreement=o["other"].agreements.first().pk),
     "import": lambda c, o: permissions.can_import(o["user"]),
     "export": lambda c, o: permissions.can_export(o["user"]),
     "manage_users": lambda c, o: admin_page_opens(c, reverse("admin:auth_user_changelist")),
