@@ -551,3 +551,30 @@ def test_a_viewer_keeps_their_session(client, db):
     age_session(client, idle=3 * 3600, signed_in=24 * 3600)
     client.get("/")
     assert "_auth_user_id" in client.session
+
+
+def test_an_import_cannot_redescribe_a_source_cited_outside_the_editors_scope(editor, svm, msg):
+    """The import follows the admin's rule for shared sources (permissions.can_change_source)."""
+    import csv
+    import io
+
+    from cooperation.porting import importer
+    from cooperation.porting.columns import COLUMNS
+
+    source = Source.objects.create(url="https://example.org/gedeeld", title="Gedeelde bron")
+    msg.events.order_by("pk").first().sources.add(source)
+    out = io.StringIO(newline="")
+    writer = csv.DictWriter(out, fieldnames=COLUMNS["events"], lineterminator="\r\n")
+    writer.writeheader()
+    row = {"partnership": svm.slug, "kind": "evaluated", "date": "2018", "status": "happened", "visibility": "public"}
+    row |= {"municipalities": "GM0606", "source_url": source.url, "source_title": "Phishing"}
+    writer.writerow({column: row.get(column, "") for column in COLUMNS["events"]})
+    before = snapshot()
+
+    report = importer.run_import(
+        kind="events", data=out.getvalue().encode(), filename="x.csv", user=editor, dry_run=False
+    )
+
+    assert not report.ok
+    assert any("alleen een beheerder" in str(problem.message) for problem in report.problems)
+    assert snapshot() == before and Source.objects.get(pk=source.pk).title == "Gedeelde bron"

@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from import_export import fields
 
-from .. import dates, timeline
+from .. import dates, permissions, timeline
 from ..derived import chunks, m2m_ids
 from ..models import Event, Municipality, Partnership, Pillar, Source, Visibility
 from .base import RegisterResource
@@ -305,7 +305,26 @@ class EventResource(RegisterResource):
                     % {"source": spec.url or spec.title, "row": seen[1]}
                 )
             elif seen is None and (stored is None or source_spec(stored) != spec):
+                if stored is not None and not self.may_change_source(stored):
+                    errors.setdefault("source_title", []).append(
+                        _(
+                            "The source %(source)s is also cited by events outside your municipalities, so only "
+                            "an administrator can change its description. Describe it as it is, or cite a new "
+                            "source (another address) for your events."
+                        )
+                        % {"source": spec.url or spec.title}
+                    )
+                    continue
                 self.new_sources[spec.key] = (spec, self.current_row)
+
+    def may_change_source(self, source: Source) -> bool:
+        """`permissions.can_change_source`, asked once per source of the file."""
+        if self.is_administrator:
+            return True
+        answers = self.__dict__.setdefault("_source_answers", {})
+        if source.pk not in answers:
+            answers[source.pk] = permissions.can_change_source(self.user, source)
+        return answers[source.pk]
 
     def label(self, row) -> str:
         return " · ".join(part for part in (row.get("partnership"), row.get("kind"), row.get("date")) if part)
