@@ -14,7 +14,6 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from cooperation import imports
 from cooperation.models import Event, ImportBatch, Partnership
 
 DATA = Path(__file__).parent / "data"
@@ -54,7 +53,7 @@ def fresh_database():
 
 def test_backup_and_restore_into_a_fresh_database(seeded_transactional, fresh_database, tmp_path, capsys):
     importer = get_user_model().objects.create_superuser("beheerder", "beheerder@example.org", "Beheerder-wachtwoord-1")
-    report = imports.run_import(
+    report = importer.run_import(
         kind="partnerships",
         data=(DATA / "partnerships.csv").read_bytes(),
         filename="partnerships.csv",
