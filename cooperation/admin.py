@@ -129,6 +129,7 @@ class ServiceWritesMixin:
             obj._history_user = request.user
         self.delete_through_service(objects)
 
+
 class GuardedHistoryAdmin(SimpleHistoryAdmin):
     """django-simple-history's history list and revert form behind the same gates as the change page.
 
