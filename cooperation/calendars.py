@@ -76,7 +76,9 @@ def _event_entry(request, event: Event) -> CalendarEntry | None:
     approximate_range = _("approximate: the date is only known as this range")
     summary = f"{event.partnership.name}: {heading} ({planned})"
     if not exact:
-        summary = f"{event.partnership.name}: {heading} ({planned}, {event.date_in_words}) – {approximate}"
+        # An overdue plan's words already name its date ("planned for December 2021, not confirmed").
+        dated = planned if event.date_in_words in planned else f"{planned}, {event.date_in_words}"
+        summary = f"{event.partnership.name}: {heading} ({dated}) – {approximate}"
     lines = [
         _("Date: %(date)s") % {"date": event.date_in_words} + ("" if exact else f" ({approximate_range})"),
         ", ".join(m.name for m in event.municipalities.all()),

@@ -9,6 +9,7 @@ import datetime
 import json
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
@@ -27,6 +28,9 @@ def internal_events(msg, municipality):
     agreement = msg.agreements.first()
     agreement.term_end = datetime.date(2030, 1, 1)
     services.agreement_save(agreement=agreement)
+    # Checked against its sources today, so its status holds "now" (not "unknown" on the 2010 source).
+    checker = get_user_model().objects.create_user("controleur", "controleur@example.org", "Controleur-wachtwoord-1")
+    services.verification_record(partnership=msg, by=checker, verified_on=timezone.localdate())
     msg.refresh_from_db()
     before = timezone.now()
     services.event_record(

@@ -52,12 +52,14 @@ def fresh_database():
 
 
 def test_backup_and_restore_into_a_fresh_database(seeded_transactional, fresh_database, tmp_path, capsys):
-    importer = get_user_model().objects.create_superuser("beheerder", "beheerder@example.org", "Beheerder-wachtwoord-1")
+    administrator = get_user_model().objects.create_superuser(
+        "beheerder", "beheerder@example.org", "Beheerder-wachtwoord-1"
+    )
     report = importer.run_import(
         kind="partnerships",
         data=(DATA / "partnerships.csv").read_bytes(),
         filename="partnerships.csv",
-        user=importer,
+        user=administrator,
         dry_run=False,
     )
     assert report.ok and ImportBatch.objects.exists()

@@ -63,33 +63,33 @@ def test_deleting_events_by_undoing_their_import(admin_user, derived_matches_a_f
 
 
 def test_deleting_and_restoring_an_event(admin_client, msg, municipality, derived_matches_a_fresh_derivation):
-    start = msg.events.get(kind="cooperation_started")
+    signing = msg.events.get(kind="signed")
     sittard = municipality("Sittard-Geleen")
-    assert msg.memberships.for_audience(False).get(municipality=sittard).start_text == "2009-10"
-    assert admin_client.post(reverse("admin:cooperation_event_delete", args=[start.pk]), {"post": "yes"}).status_code
     assert msg.memberships.for_audience(False).get(municipality=sittard).start_text == "2010-10-27"
+    assert admin_client.post(reverse("admin:cooperation_event_delete", args=[signing.pk]), {"post": "yes"}).status_code
+    assert not msg.memberships.for_audience(False).filter(municipality=sittard).exists()  # no start left
     derived_matches_a_fresh_derivation()
 
-    record = Event.history.filter(id=start.pk, history_type="-").get()
+    record = Event.history.filter(id=signing.pk, history_type="-").get()
     response = admin_client.post(reverse("admin:cooperation_event_deleted"), {"history_id": record.history_id})
     assert response.status_code == 302
-    assert msg.memberships.for_audience(False).get(municipality=sittard).start_text == "2009-10"
+    assert msg.memberships.for_audience(False).get(municipality=sittard).start_text == "2010-10-27"
     derived_matches_a_fresh_derivation()
 
 
 def test_reverting_an_event_in_its_history(admin_client, msg, municipality, derived_matches_a_fresh_derivation):
-    start = msg.events.get(kind="cooperation_started")
+    signing = msg.events.get(kind="signed")
     sittard, maastricht = municipality("Sittard-Geleen"), municipality("Maastricht")
-    before = start.history.first()
-    start.pending_municipalities = [maastricht]
-    services.event_save(event=start, save_links=lambda: start.municipalities.set([maastricht]))
-    assert msg.memberships.for_audience(False).get(municipality=sittard).start_text == "2010-10-27"
+    before = signing.history.first()
+    signing.pending_municipalities = [maastricht]
+    services.event_save(event=signing, save_links=lambda: signing.municipalities.set([maastricht]))
+    assert not msg.memberships.for_audience(True).filter(municipality=sittard).exists()
 
-    url = reverse("admin:cooperation_event_simple_history", args=[start.pk, before.history_id])
+    url = reverse("admin:cooperation_event_simple_history", args=[signing.pk, before.history_id])
     response = admin_client.post(url, form_data(admin_client.get(url)))
     assert response.status_code == 302
-    assert sorted(start.municipalities.values_list("name", flat=True)) == ["Maastricht", "Sittard-Geleen"]
-    assert msg.memberships.for_audience(True).get(municipality=sittard).start_text == "2009-10"
+    assert sorted(signing.municipalities.values_list("name", flat=True)) == ["Maastricht", "Sittard-Geleen"]
+    assert msg.memberships.for_audience(True).get(municipality=sittard).start_text == "2010-10-27"
     derived_matches_a_fresh_derivation()
 
 
