@@ -15,6 +15,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from cooperation.models import Event, ImportBatch, Partnership
+from cooperation.porting import importer
 
 DATA = Path(__file__).parent / "data"
 
