@@ -43,7 +43,7 @@ def test_settings(tmp_path_factory):
     default hasher costs a quarter of a second per login or new account); static files by their
     own names, so no `collectstatic` is needed before a run (the one test of the hashed, compressed
     files collects them itself); and plain HTTP, which the test client and the live server speak,
-    so no redirect to HTTPS and no secure-only cookies."""
+    so no redirect to HTTPS and no secure-only cookies; and no second factor (see below)."""
     from django.conf import settings
 
     with override_settings(
@@ -56,6 +56,9 @@ def test_settings(tmp_path_factory):
         SECURE_SSL_REDIRECT=False,
         SESSION_COOKIE_SECURE=False,
         CSRF_COOKIE_SECURE=False,
+        # The second factor is tested on its own (tests/test_oidc.py turns it on); the other tests
+        # sign staff in directly and test what they do once signed in.
+        PORTAL_REQUIRE_2FA=False,
     ):
         yield
 
