@@ -59,6 +59,8 @@ def test_settings(tmp_path_factory):
         # The second factor is tested on its own (tests/test_oidc.py turns it on); the other tests
         # sign staff in directly and test what they do once signed in.
         PORTAL_REQUIRE_2FA=False,
+        # The test client's host, and the live servers' (the API's schema test calls one as localhost).
+        ALLOWED_HOSTS=["testserver", "localhost", "127.0.0.1"],
     ):
         yield
 
