@@ -9,7 +9,18 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
 from cooperation import services
-from cooperation.models import EditorProfile, Event, Municipality, Partnership, Pillar, Source
+from cooperation.models import (
+    Agreement,
+    EditorProfile,
+    Event,
+    Membership,
+    Municipality,
+    Participant,
+    Partnership,
+    Person,
+    Pillar,
+    Source,
+)
 
 SVM = "schiedam-vlaardingen-maassluis-ict"
 MSG = "maastricht-sittard-geleen-ict"
@@ -100,3 +111,16 @@ def admin_form_data(response) -> dict:
                 if value is not None:
                     data[f"{formset.prefix}-{index}-{name}"] = value
     return data
+
+
+def empty_the_register() -> None:
+    """What a new portal starts with: nothing but the pillars (inside the test's transaction)."""
+    Participant.objects.all().delete()
+    Person.objects.all().delete()
+    Event.objects.all().delete()
+    Agreement.objects.all().delete()
+    Membership.objects.all().delete()
+    Partnership.objects.all().delete()
+    Source.objects.all().delete()
+    Municipality.objects.update(merged_into=None)
+    Municipality.objects.all().delete()

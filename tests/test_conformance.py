@@ -41,15 +41,12 @@ from cooperation.downloads import FILES, build_files
 from cooperation.models import (
     Agreement,
     Event,
-    Membership,
-    Municipality,
-    Participant,
     Partnership,
-    Person,
     Pillar,
     Source,
 )
 from cooperation.porting import importer
+from tests.factories import empty_the_register
 
 pytestmark = pytest.mark.django_db
 
@@ -391,19 +388,6 @@ def test_feed_and_entry_ids_do_not_depend_on_the_request_host(register, settings
 # --- Downloads: a round trip into an empty register -------------------------------------------
 
 
-def _empty_the_register() -> None:
-    """What a new portal starts with: nothing but the pillars (inside the test's transaction)."""
-    Participant.objects.all().delete()
-    Person.objects.all().delete()
-    Event.objects.all().delete()
-    Agreement.objects.all().delete()
-    Membership.objects.all().delete()
-    Partnership.objects.all().delete()
-    Source.objects.all().delete()
-    Municipality.objects.update(merged_into=None)
-    Municipality.objects.all().delete()
-
-
 def _xlsx_rows(data: bytes) -> list[list]:
     sheet = load_workbook(io.BytesIO(data)).worksheets[0]
     return [[cell.value for cell in row] for row in sheet.iter_rows()]
@@ -418,7 +402,7 @@ def test_every_download_round_trips_into_an_empty_register(register, kind):
     Partnership.objects.exclude(visibility="public").delete()
     before = build_files(BASE_URL)
     assert set(before) == set(FILES)
-    _empty_the_register()
+    empty_the_register()
     for table in ("municipalities", "partnerships", "events"):
         data = before[f"{table}.{kind}"][0]
         report = importer.run_import(kind=table, data=data, filename=f"{table}.{kind}", user=register, dry_run=False)

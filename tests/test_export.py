@@ -12,17 +12,14 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from cooperation.models import (
-    Agreement,
     Event,
     Membership,
     Municipality,
-    Participant,
-    Partnership,
-    Person,
     Source,
 )
 from cooperation.porting import export, importer
 from cooperation.porting.columns import COLUMNS
+from tests.factories import empty_the_register
 
 DATA = Path(__file__).parent / "data"
 
@@ -36,19 +33,6 @@ def register(admin_user, svm, msg):
         )
         assert report.ok, report.problems
     return admin_user
-
-
-def empty_the_register() -> None:
-    """What a new portal starts with: nothing but the pillars (inside the test's transaction)."""
-    Participant.objects.all().delete()
-    Person.objects.all().delete()
-    Event.objects.all().delete()
-    Agreement.objects.all().delete()
-    Membership.objects.all().delete()
-    Partnership.objects.all().delete()
-    Source.objects.all().delete()
-    Municipality.objects.update(merged_into=None)
-    Municipality.objects.all().delete()
 
 
 def memberships() -> list[tuple]:
