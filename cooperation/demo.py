@@ -63,7 +63,19 @@ PARTNERSHIPS = [
                     "Ondertekend door de wethouders van beide gemeenten. Het persbericht noemt het document "
                     "ook een intentieverklaring."
                 ),
-            }
+            },
+            # Intended only: the article says a framework contract for the coming four years would be
+            # tendered; no source says it was signed, so it has no date and its state is "planned".
+            "framework": {
+                "kind": Agreement.Kind.FRAMEWORK_CONTRACT,
+                "title": "Mantelovereenkomst computerapparatuur, software en implementatie",
+                "date_text": "",
+                "term_note": "vier jaar",
+                "description": (
+                    "Voorgenomen mantelovereenkomst voor de aanschaf van computerapparatuur, software en de "
+                    "implementatie ervan voor de komende vier jaar, via een gezamenlijke Europese aanbesteding."
+                ),
+            },
         },
         "events": [
             {
@@ -110,6 +122,7 @@ PARTNERSHIPS = [
                 "date_text": "2010-12~",
                 "municipalities": [MAASTRICHT, SITTARD_GELEEN],
                 "pillar": "joint_procurement",
+                "agreement": "framework",
                 "title": "Gezamenlijke Europese aanbesteding voor een mantelovereenkomst",
                 "description": (
                     "Eind 2010 zouden beide gemeenten een gezamenlijke Europese aanbesteding starten voor een "

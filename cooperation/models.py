@@ -20,6 +20,7 @@ from django.db.models import F, Prefetch, Q
 from django.db.models.expressions import RawSQL
 from django.db.models.query import ModelIterable
 from django.urls import reverse
+from django.utils.text import get_valid_filename
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
@@ -467,7 +468,20 @@ class Partnership(models.Model):
         return self.public_changed_at
 
 
+class AgreementQuerySet(models.QuerySet):
+    def public(self):
+        return self.filter(visibility=Visibility.PUBLIC, partnership__visibility=Visibility.PUBLIC)
+
+    def for_audience(self, internal: bool):
+        """Every agreement for staff (`permissions.can_view_internal`); public agreements of public
+        partnerships for everyone else."""
+        return self if internal else self.public()
+
+
 class Agreement(DatedModel):
+    """A signed (or intended) document between the members of a partnership. Its date is the date
+    it was signed; what happened to it (amended, renewed, terminated) is told by the events citing it."""
+
     class Kind(models.TextChoices):
         DECLARATION_OF_INTENT = "declaration_of_intent", _("declaration of intent")
         COOPERATION_AGREEMENT = "cooperation_agreement", _("cooperation agreement")
@@ -485,8 +499,11 @@ class Agreement(DatedModel):
     term_start = models.DateField(_("term starts"), null=True, blank=True)
     term_end = models.DateField(_("term ends"), null=True, blank=True, db_index=True)
     term_note = models.CharField(_("term note"), max_length=200, blank=True, help_text=_("e.g. “four years”"))
+    uid = models.UUIDField(_("public identifier"), default=uuid.uuid4, unique=True, editable=False)
+    visibility = models.CharField(_("visibility"), max_length=10, choices=Visibility, default=Visibility.PUBLIC)
 
     history = HistoricalRecords()
+    objects = AgreementQuerySet.as_manager()
 
     class Meta(DatedModel.Meta):
         verbose_name = _("agreement")
@@ -505,6 +522,86 @@ class Agreement(DatedModel):
 
     def get_absolute_url(self) -> str:
         return f"{self.partnership.get_absolute_url()}#agreement-{self.pk}"
+
+
+def document_path(instance, filename: str) -> str:
+    """Where a document's file is stored: under its own uid, so names never collide or guess."""
+    return f"documents/{instance.uid}/{get_valid_filename(filename)}"
+
+
+class DocumentQuerySet(models.QuerySet):
+    def public(self):
+        """Public documents of public agreements or events of public partnerships."""
+        return self.filter(visibility=Visibility.PUBLIC).filter(
+            Q(
+                agreement__visibility=Visibility.PUBLIC,
+                agreement__partnership__visibility=Visibility.PUBLIC,
+            )
+            | Q(event__visibility=Visibility.PUBLIC, event__partnership__visibility=Visibility.PUBLIC)
+        )
+
+    def for_audience(self, internal: bool):
+        return self if internal else self.public()
+
+
+class Document(DatedModel):
+    """A file behind an agreement or an event: the signed agreement, the council decision, an
+    amendment. Its date is the document's own date (signed, decided)."""
+
+    class Kind(models.TextChoices):
+        SIGNED_AGREEMENT = "signed_agreement", _("signed agreement")
+        COUNCIL_DECISION = "council_decision", _("council decision")
+        EXECUTIVE_DECISION = "executive_decision", _("executive decision")
+        AMENDMENT = "amendment", _("amendment")
+        OTHER = "other", _("other")
+
+    class Language(models.TextChoices):
+        DUTCH = "nl", _("Dutch")
+        ENGLISH = "en", _("English")
+        OTHER = "other", _("other language")
+
+    uid = models.UUIDField(_("public identifier"), default=uuid.uuid4, unique=True, editable=False)
+    agreement = models.ForeignKey(
+        Agreement,
+        verbose_name=_("agreement"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="documents",
+    )
+    event = models.ForeignKey(
+        "Event", verbose_name=_("event"), null=True, blank=True, on_delete=models.CASCADE, related_name="documents"
+    )
+    kind = models.CharField(_("kind"), max_length=30, choices=Kind, default=Kind.SIGNED_AGREEMENT)
+    title = models.CharField(_("title"), max_length=200)
+    language = models.CharField(_("language"), max_length=10, choices=Language, default=Language.DUTCH)
+    visibility = models.CharField(_("visibility"), max_length=10, choices=Visibility, default=Visibility.PUBLIC)
+    file = models.FileField(_("file"), upload_to=document_path, max_length=300)
+    content_type = models.CharField(_("file type"), max_length=100, editable=False)
+    size = models.PositiveBigIntegerField(_("size (bytes)"), default=0, editable=False)
+    sha256 = models.CharField(_("checksum (SHA-256)"), max_length=64, editable=False)
+    text = models.TextField(_("text extract"), blank=True, editable=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    history = HistoricalRecords()
+    objects = DocumentQuerySet.as_manager()
+
+    class Meta(DatedModel.Meta):
+        verbose_name = _("document")
+        verbose_name_plural = _("documents")
+        ordering = [F("date_lower").asc(nulls_last=True), "title", "pk"]
+        constraints = [
+            *DatedModel.Meta.constraints,
+            models.CheckConstraint(
+                condition=Q(agreement__isnull=False, event__isnull=True)
+                | Q(agreement__isnull=True, event__isnull=False),
+                name="document_of_agreement_or_event",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
 
 
 class Source(models.Model):

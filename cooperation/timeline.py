@@ -379,6 +379,76 @@ def as_of(
     }
 
 
+# An agreement's state, derived from its own dates, its term and the events citing it.
+AGREEMENT_PLANNED, IN_FORCE, AGREEMENT_ENDING, AGREEMENT_ENDED, AGREEMENT_TERMINATED = (
+    "planned",
+    "in_force",
+    "ending",
+    "ended",
+    "terminated",
+)
+AGREEMENT_STATE_LABELS = {
+    AGREEMENT_PLANNED: gettext_lazy("planned"),
+    IN_FORCE: gettext_lazy("in force"),
+    AGREEMENT_ENDING: gettext_lazy("ending"),
+    AGREEMENT_ENDED: gettext_lazy("ended"),
+    AGREEMENT_TERMINATED: gettext_lazy("terminated"),
+    UNKNOWN: gettext_lazy("unknown"),
+}
+# The states that say something about today, and so rest on the newest evidence.
+NOW_AGREEMENT_STATES = frozenset({AGREEMENT_PLANNED, IN_FORCE, AGREEMENT_ENDING})
+
+
+def agreement_ending_days() -> int:
+    """How close a term end must be for an agreement in force to read "ending" (days)."""
+    from django.conf import settings
+
+    return settings.PORTAL_AGREEMENT_ENDING_DAYS
+
+
+def agreement_state(
+    *,
+    signed: dates.FuzzyDate,
+    term_end: datetime.date | None,
+    events: Iterable[EventFacts],
+    evidence: datetime.date | None,
+    today: datetime.date,
+    window: int | None = None,
+    horizon: int | None = None,
+) -> str:
+    """The state of an agreement today, from what the sources say:
+
+    - terminated: an event citing it says it was terminated (or its termination decided) and happened;
+    - ended: its term ended before today;
+    - planned: it has no date of signing and no signing that happened, but a plan cites it;
+    - ending: signed, and its term ends within the window (`PORTAL_AGREEMENT_ENDING_DAYS`);
+    - in force: signed (its own date, or a signing, renewal or amendment that happened);
+    - unknown: none of these, or a "now" state resting on evidence older than the horizon.
+
+    `events` are the events citing the agreement that the audience may see; `evidence` is the newest
+    evidence about its partnership for that audience (`last_evidence`).
+    """
+    events = list(events)
+    window = agreement_ending_days() if window is None else window
+    happened = [f for f in events if f.status == HAPPENED]
+    if any(f.kind in TERMINATION_KINDS for f in happened):
+        return AGREEMENT_TERMINATED
+    if term_end is not None and term_end < today:
+        return AGREEMENT_ENDED
+    is_signed = signed.lower is not None or any(f.kind in START_KINDS | {"amended", "renewed"} for f in happened)
+    if is_signed:
+        state = AGREEMENT_ENDING if term_end is not None and (term_end - today).days <= window else IN_FORCE
+    elif any(f.status == PLANNED for f in events):
+        state = AGREEMENT_PLANNED
+    else:
+        return UNKNOWN
+    # A term end still ahead is the agreement's own word for today; otherwise old evidence says only
+    # what was so then.
+    if term_end is None and is_stale(evidence, today, horizon):
+        return UNKNOWN if state != AGREEMENT_PLANNED else state
+    return state
+
+
 def event_status_words(status: str, date: dates.FuzzyDate, today: datetime.date) -> str:
     """The status of an event in words, for every place an event is listed ("" when it happened).
 

@@ -1,7 +1,7 @@
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
-from . import map_views, subscription_views, views
+from . import document_views, map_views, subscription_views, views
 from .porting import job_views
 
 app_name = "cooperation"
@@ -13,6 +13,7 @@ urlpatterns = [
     path("municipalities/<str:cbs_code>/", views.municipality_detail, name="municipality-detail"),
     path("pillars/<str:code>/", views.pillar_detail, name="pillar-detail"),
     path("about/", views.about, name="about"),
+    path("documents/<uuid:uid>/", document_views.document_download, name="document-download"),
     # /kaart/ in Dutch, /en/map/ in English (the path is translated).
     path(_("map/"), map_views.country_map, name="map"),
     path("subscriptions/", subscription_views.subscription_list, name="subscriptions"),

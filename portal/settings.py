@@ -336,6 +336,8 @@ PORTAL_BASE_URL = os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:8000").rst
 OPEN_DATA_MAX_AGE = env_int("OPEN_DATA_MAX_AGE", 3600)
 # A "now" claim (active, member) on evidence older than this says how old it is (issue 15).
 PORTAL_EVIDENCE_HORIZON_DAYS = env_int("PORTAL_EVIDENCE_HORIZON_DAYS", 730)
+# An agreement in force whose term ends within this many days reads "ending" (issue 21).
+PORTAL_AGREEMENT_ENDING_DAYS = env_int("PORTAL_AGREEMENT_ENDING_DAYS", 365)
 SPECTACULAR_SETTINGS = {
     "TITLE": "ICT cooperation portal API",
     "DESCRIPTION": "Read-only open data: municipalities, partnerships, events and pillars. See docs/open-data.md.",
