@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
@@ -339,7 +341,7 @@ class EventInline(admin.StackedInline):
 class AgreementInline(admin.TabularInline):
     model = Agreement
     extra = 0
-    fields = ["kind", "title", "date_text", "term_start", "term_end", "term_note"]
+    fields = ["kind", "title", "date_text", "term_start", "term_end", "term_note", "visibility"]
     show_change_link = True
 
 
@@ -551,13 +553,71 @@ class EventAdmin(ServiceWritesMixin, RegisterAdminMixin, PartnershipScopeMixin, 
         services.events_delete(events=objects)
 
 
+class AgreementStateFilter(admin.SimpleListFilter):
+    """The state the register shows today (staff copy): `AgreementQuerySet.with_state`."""
+
+    title = _("state")
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return list(timeline.AGREEMENT_STATE_LABELS.items())
+
+    def queryset(self, request, queryset):
+        if self.value() in timeline.AGREEMENT_STATE_LABELS:
+            return queryset.in_state(self.value(), timezone.localdate())
+        return queryset
+
+
+class TermEndFilter(admin.SimpleListFilter):
+    """When the term ends: within the register's "ending" window, later, passed, or not recorded."""
+
+    title = _("term ends")
+    parameter_name = "term_end"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("window", _("within %(days)s days") % {"days": timeline.agreement_ending_days()}),
+            ("later", _("later")),
+            ("past", _("passed")),
+            ("none", _("not recorded")),
+        ]
+
+    def queryset(self, request, queryset):
+        today = timezone.localdate()
+        window_end = today + datetime.timedelta(days=timeline.agreement_ending_days())
+        lookups = {
+            "window": {"term_end__gte": today, "term_end__lte": window_end},
+            "later": {"term_end__gt": window_end},
+            "past": {"term_end__lt": today},
+            "none": {"term_end__isnull": True},
+        }
+        return queryset.filter(**lookups[self.value()]) if self.value() in lookups else queryset
+
+
 @admin.register(Agreement)
 class AgreementAdmin(ServiceWritesMixin, RegisterAdminMixin, PartnershipScopeMixin, GuardedHistoryAdmin):
-    list_display = ["title", "partnership", "kind", "date_text", "term_end"]
-    list_filter = ["kind"]
+    """Agreements, as the register shows them to staff (state per `AgreementQuerySet.with_state`).
+    Editors see and change only those of the partnerships they may edit (`PartnershipScopeMixin`:
+    the partnership to choose is one of theirs)."""
+
+    list_display = ["title", "partnership", "kind", "date_text", "term_end", "state_display", "visibility"]
+    list_filter = [
+        AgreementStateFilter,
+        TermEndFilter,
+        "kind",
+        "visibility",
+        ("partnership", admin.RelatedOnlyFieldListFilter),
+    ]
     search_fields = ["title", "partnership__name"]
     autocomplete_fields = ["partnership"]
     list_select_related = ["partnership"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).for_audience(True).with_state(timezone.localdate())
+
+    @admin.display(description=_("state"), ordering="state")
+    def state_display(self, obj):
+        return timeline.AGREEMENT_STATE_LABELS[obj.state]
 
     def save_through_service(self, obj, form, *, save_links):
         services.agreement_save(agreement=obj, save_links=save_links)

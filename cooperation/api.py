@@ -21,6 +21,7 @@ import django_filters
 from django.conf import settings
 from django.db.models import F, Prefetch
 from django.http import JsonResponse
+from django.urls import reverse as django_reverse
 from django.utils import timezone, translation
 from django.utils.cache import get_conditional_response, patch_vary_headers
 from django.utils.http import http_date, quote_etag
@@ -35,10 +36,11 @@ from rest_framework.reverse import reverse
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import exception_handler
 
+from . import agreements as register
 from . import fragments, timeline
-from .filters import EventFilterSet, PartnershipFilterSet
+from .filters import AGREEMENT_STATES, AgreementFilterSet, EventFilterSet, PartnershipFilterSet
 from .middleware import client_ip
-from .models import Event, Municipality, Partnership, Pillar, Province, Source
+from .models import Agreement, Document, Event, Municipality, Partnership, Pillar, Province, Source
 from .permissions import can_view_internal
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -420,6 +422,101 @@ class EventSerializer(InternalFieldsMixin, serializers.ModelSerializer):
         return obj.cost_note if self._cost_visible(obj) else ""
 
 
+class DocumentSerializer(serializers.ModelSerializer):
+    """A document's metadata; the file itself is at `download_url` (an attachment)."""
+
+    date = serializers.CharField(source="date_text", read_only=True, help_text="EDTF; empty when unknown")
+    download_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Document
+        fields = [
+            "uid",
+            "title",
+            "kind",
+            "date",
+            "date_lower",
+            "date_upper",
+            "language",
+            "visibility",
+            "content_type",
+            "size",
+            "sha256",
+            "download_url",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_download_url(self, obj) -> str:
+        with translation.override("nl"):
+            return self.context["request"].build_absolute_uri(
+                django_reverse("cooperation:document-download", args=[obj.uid])
+            )
+
+
+class EventRefSerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="open-data:api-event-detail", lookup_field="uid")
+    date = serializers.CharField(source="date_text", read_only=True, help_text="EDTF; empty when unknown")
+
+    class Meta:
+        model = Event
+        fields = ["uid", "url", "kind", "status", "date", "title"]
+        read_only_fields = fields
+
+
+class AgreementSerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="open-data:api-agreement-detail", lookup_field="uid")
+    html_url = serializers.SerializerMethodField()
+    partnership = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    date = serializers.CharField(
+        source="date_text", read_only=True, help_text="When it was signed (EDTF); empty when not recorded"
+    )
+    state = serializers.ChoiceField(
+        choices=AGREEMENT_STATES,
+        read_only=True,
+        help_text="Today, as of the latest evidence (see docs/open-data.md): in force without a term end "
+        "on evidence older than the horizon is “unknown”; “planned” is an intended agreement.",
+    )
+    last_evidence = serializers.DateField(
+        source="evidence", read_only=True, allow_null=True, help_text="The partnership's newest evidence."
+    )
+    parties = MunicipalityRefSerializer(
+        many=True, read_only=True, help_text="The members when it was signed (intended parties of a plan)."
+    )
+    events = EventRefSerializer(source="citing", many=True, read_only=True, help_text="The events citing it.")
+    documents = DocumentSerializer(source="visible_documents", many=True, read_only=True)
+
+    class Meta:
+        model = Agreement
+        fields = [
+            "uid",
+            "url",
+            "html_url",
+            "partnership",
+            "kind",
+            "title",
+            "description",
+            "date",
+            "date_lower",
+            "date_upper",
+            "date_precision",
+            "term_start",
+            "term_end",
+            "term_note",
+            "visibility",
+            "state",
+            "last_evidence",
+            "parties",
+            "events",
+            "documents",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_html_url(self, obj) -> str:
+        return _html_url(self.context["request"], obj)
+
+
 # --- Filters: the same as the public list page ---------------------------------------------
 
 
@@ -429,6 +526,8 @@ PartnershipFilter = PartnershipFilterSet.only(
     "q", "municipality", "province", "pillar", "legal_form", "status", "year", "changed_since"
 )
 EventFilter = EventFilterSet
+# The agreements register's filter set, as on /agreements/ (sort included: by term end unless told).
+AgreementFilter = AgreementFilterSet
 
 
 class MunicipalityFilter(django_filters.FilterSet):
@@ -609,3 +708,48 @@ class PillarDetail(PillarViews, generics.RetrieveAPIView):
     @extend_schema(operation_id="pillars_retrieve", responses=_responses(PillarSerializer))
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
+
+
+class AgreementViews(ReadOnlyAPIView):
+    serializer_class = AgreementSerializer
+    filterset_class = AgreementFilter
+    lookup_field = "uid"
+
+    def get_queryset(self):
+        """Agreements with partnership and state, and the documents this client may see."""
+        internal = can_view_internal(self.request.user)
+        documents = Document.objects.for_audience(internal)
+        return (
+            Agreement.objects.for_audience(internal)
+            .with_state(timezone.localdate())
+            .select_related("partnership")
+            .prefetch_related(Prefetch("documents", queryset=documents, to_attr="visible_documents"))
+            .order_by(F("term_end").asc(nulls_last=True), "title", "pk")
+        )
+
+    def prepare(self, agreements) -> list:
+        """Parties and the events citing them, from what this client may see (3 queries)."""
+        return register.describe(agreements, internal=can_view_internal(self.request.user), today=timezone.localdate())
+
+
+class AgreementList(AgreementViews, generics.ListAPIView):
+    """Agreements, by term end (soonest first) unless `sort` says otherwise. Filters as on the
+    /agreements/ page; 6 queries per page."""
+
+    @extend_schema(operation_id="agreements_list", responses=_responses(AgreementSerializer(many=True)))
+    def get(self, request, *args, **kwargs):
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.prepare(self.paginate_queryset(queryset))
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+
+class AgreementDetail(AgreementViews, generics.RetrieveAPIView):
+    """One agreement by its public uid."""
+
+    filterset_class = None
+
+    @extend_schema(operation_id="agreements_retrieve", responses=_responses(AgreementSerializer))
+    def get(self, request, *args, **kwargs):
+        agreement = self.get_object()
+        self.prepare([agreement])
+        return Response(self.get_serializer(agreement).data)

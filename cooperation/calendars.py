@@ -174,14 +174,19 @@ def _planned(request):
     )
 
 
-def _agreements(**filters):
-    """Agreements with an end date, each with `changed_at`: its last recorded change (history),
-    else its partnership's; a stable DTSTAMP without an extra query."""
+def _agreements(request, **filters):
+    """The agreements this requester may see whose term end is recorded, each with `changed_at`:
+    its last recorded change (history), else its partnership's; a stable DTSTAMP without an extra
+    query. An agreement the register shows as terminated (`AgreementQuerySet.with_state`) is left
+    out: its term end no longer ends it, as the agreements page and the reminders say."""
     last_change = (
         Agreement.history.model.objects.filter(id=OuterRef("pk")).order_by("-history_date").values("history_date")[:1]
     )
     return (
-        Agreement.objects.filter(term_end__isnull=False, **filters)
+        Agreement.objects.for_audience(can_view_internal(request.user))
+        .with_state(timezone.localdate())
+        .exclude(state=timeline.AGREEMENT_TERMINATED)
+        .filter(term_end__isnull=False, **filters)
         .annotate(changed_at=Coalesce(Subquery(last_change), "partnership__updated_at"))
         .select_related("partnership")
         .order_by("term_end", "pk")
@@ -192,7 +197,7 @@ def partnership_calendar(request, slug: str):
     """Planned events and agreement end dates of one partnership."""
     partnership = get_object_or_404(Partnership.objects.for_audience(can_view_internal(request.user)), slug=slug)
     events = _planned(request).filter(partnership=partnership)
-    agreements = _agreements(partnership=partnership)
+    agreements = _agreements(request, partnership=partnership)
     return _response(request, partnership.name, events, agreements)
 
 
@@ -201,9 +206,10 @@ def municipality_calendar(request, cbs_code: str):
     municipality = get_object_or_404(Municipality, cbs_code=cbs_code.upper())
     events = _planned(request).filter(municipalities=municipality)
     agreements = _agreements(
+        request,
         partnership__in=Partnership.objects.for_audience(can_view_internal(request.user)).with_member(
             municipality=municipality
-        )
+        ),
     )
     name = _("Municipality of %(name)s") % {"name": municipality.name}
     return _response(request, name, events, agreements)

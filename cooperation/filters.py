@@ -25,8 +25,9 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from . import timeline
 from .forms import PartnershipFilterForm, Select
-from .models import Event, Partnership, Pillar, Province
+from .models import Agreement, Event, Partnership, Pillar, Province
 
 # The years a "year" filter accepts, on the pages and in the API: wide enough for any
 # cooperation between municipalities (the oldest municipal records) and any plan.
@@ -51,6 +52,30 @@ class YearField(forms.IntegerField):
 
     def __init__(self, **kwargs):
         super().__init__(min_value=YEAR_MIN, max_value=YEAR_MAX, **kwargs)
+
+
+# The order of the agreements register: by term end (the soonest first), by date of signing, by title.
+AGREEMENT_SORTS = [
+    ("relevance", _("relevance")),
+    ("term_end", _("term end, soonest first")),
+    ("-term_end", _("term end, latest first")),
+    ("-signed", _("signed, newest first")),
+    ("signed", _("signed, oldest first")),
+    ("title", _("title")),
+]
+AGREEMENT_STATES = [(state, label) for state, label in timeline.AGREEMENT_STATE_LABELS.items()]
+
+
+class DayField(forms.DateField):
+    """A day as YYYY-MM-DD in a text box: a wrong value stays visible beside its error message
+    (a type="date" box cannot show it back in valid HTML)."""
+
+    widget = forms.TextInput(attrs={"inputmode": "numeric", "placeholder": "2026-12-31"})
+    input_formats = ["%Y-%m-%d"]
+
+
+class DayFilter(django_filters.DateFilter):
+    field_class = DayField
 
 
 class YearFilter(django_filters.NumberFilter):
@@ -120,7 +145,53 @@ def _changed_since_filter() -> django_filters.Filter:
     )
 
 
-class PartnershipFilterSet(django_filters.FilterSet):
+class ListFilterSet(django_filters.FilterSet):
+    """What every filter set of a list page shares: `only()`, the municipality filter as a choice
+    among `municipality_choices` (pairs of CBS code and name, shown as a `<select>`; without them
+    any CBS code is accepted: the API), and what the page shows of the chosen filters."""
+
+    def __init__(self, data=None, queryset=None, *, request=None, prefix=None, municipality_choices=None):
+        super().__init__(data, queryset, request=request, prefix=prefix)
+        if municipality_choices is not None and "municipality" in self.filters:
+            chosen = django_filters.ChoiceFilter(
+                method="filter_municipality",
+                choices=list(municipality_choices),
+                label=_("Municipality"),
+                empty_label=_("all municipalities"),
+                widget=Select,
+            )
+            chosen.model, chosen.parent = self.filters["municipality"].model, self
+            self.filters["municipality"] = chosen
+
+    @classmethod
+    def only(cls, *names: str):
+        """A filter set with just these filters (in the declared order), for a page that needs fewer."""
+        unknown = set(names) - set(cls.base_filters)
+        if unknown:
+            raise ValueError(f"{cls.__name__} has no filter {', '.join(sorted(unknown))}.")
+        subset = type(cls.__name__, (cls,), {"__module__": cls.__module__})
+        subset.base_filters = {name: filter_ for name, filter_ in cls.base_filters.items() if name in names}
+        return subset
+
+    @property
+    def valid(self) -> dict:
+        """The filters given with a valid value; invalid ones are in `errors` and ignored."""
+        if not self.is_bound:
+            return {}
+        self.form.is_valid()
+        return {
+            name: value
+            for name, value in self.form.cleaned_data.items()
+            if name not in self.form.errors and value not in (None, "")
+        }
+
+    @property
+    def filtered(self) -> bool:
+        """Whether anything but the order was chosen."""
+        return bool(self.valid.keys() - {"sort"})
+
+
+class PartnershipFilterSet(ListFilterSet):
     """Every filter of a list of partnerships. Use a subset: `PartnershipFilterSet.only("pillar", "sort")`.
 
     `municipality_choices` (pairs of CBS code and name) makes the municipality filter a choice
@@ -159,29 +230,6 @@ class PartnershipFilterSet(django_filters.FilterSet):
         fields = ["q", "municipality", "province", "pillar", "legal_form", "status", "year", "sort", "changed_since"]
         form = PartnershipFilterForm
 
-    def __init__(self, data=None, queryset=None, *, request=None, prefix=None, municipality_choices=None):
-        super().__init__(data, queryset, request=request, prefix=prefix)
-        if municipality_choices is not None and "municipality" in self.filters:
-            chosen = django_filters.ChoiceFilter(
-                method="filter_municipality",
-                choices=list(municipality_choices),
-                label=_("Municipality"),
-                empty_label=_("all municipalities"),
-                widget=Select,
-            )
-            chosen.model, chosen.parent = self.filters["municipality"].model, self
-            self.filters["municipality"] = chosen
-
-    @classmethod
-    def only(cls, *names: str) -> type[PartnershipFilterSet]:
-        """A filter set with just these filters (in the declared order), for a page that needs fewer."""
-        unknown = set(names) - set(cls.base_filters)
-        if unknown:
-            raise ValueError(f"{cls.__name__} has no filter {', '.join(sorted(unknown))}.")
-        subset = type(cls.__name__, (cls,), {"__module__": cls.__module__})
-        subset.base_filters = {name: filter_ for name, filter_ in cls.base_filters.items() if name in names}
-        return subset
-
     # Filtering
 
     def filter_q(self, queryset, name, value):
@@ -215,23 +263,6 @@ class PartnershipFilterSet(django_filters.FilterSet):
         return queryset
 
     # What the page shows
-
-    @property
-    def valid(self) -> dict:
-        """The filters given with a valid value; invalid ones are in `errors` and ignored."""
-        if not self.is_bound:
-            return {}
-        self.form.is_valid()
-        return {
-            name: value
-            for name, value in self.form.cleaned_data.items()
-            if name not in self.form.errors and value not in (None, "")
-        }
-
-    @property
-    def filtered(self) -> bool:
-        """Whether anything but the order was chosen."""
-        return bool(self.valid.keys() - {"sort"})
 
     @property
     def order(self) -> str:
@@ -304,3 +335,114 @@ class EventFilterSet(django_filters.FilterSet):
 
     def filter_changed_since(self, queryset, name, value):
         return queryset.filter(updated_at__gte=value)
+
+
+class AgreementFilterSet(ListFilterSet):
+    """Every filter of the agreements register (`/agreements/` and `/api/v1/agreements/`).
+
+    Municipality, province and pillar are the partnership filters (the same fields, the same values
+    accepted): an agreement of a partnership with such a member (current or former) or on that
+    pillar. The state is `timeline.agreement_state` today, computed in SQL
+    (`AgreementQuerySet.with_state`).
+    """
+
+    q = django_filters.CharFilter(
+        method="filter_q",
+        label=_("Search"),
+        max_length=SEARCH_MAX_LENGTH,
+        help_text="Full-text search in titles, descriptions and the text of the documents.",
+    )
+    municipality = _municipality_filter("CBS code of a member (current or former) of the partnership, e.g. GM0622.")
+    province = _province_filter("A member of the partnership lies in this province.")
+    pillar = _pillar_filter("The partnership works on this pillar.")
+    kind = django_filters.ChoiceFilter(
+        choices=Agreement.Kind.choices, label=_("Kind"), empty_label=_("all kinds"), help_text="The kind of agreement."
+    )
+    state = django_filters.ChoiceFilter(
+        method="filter_state",
+        choices=AGREEMENT_STATES,
+        label=_("State"),
+        empty_label=_("any state"),
+        help_text="The state today, derived from the agreement's date, term and the events citing it; "
+        "in force without a term end on evidence older than the horizon is “unknown”.",
+    )
+    in_force_on = DayFilter(
+        method="filter_in_force_on",
+        label=_("In force on (YYYY-MM-DD)"),
+        help_text="The term covers this day (YYYY-MM-DD): begun by then, not ended or terminated before it.",
+    )
+    term_end_from = DayFilter(
+        field_name="term_end",
+        lookup_expr="gte",
+        label=_("Term ends on or after (YYYY-MM-DD)"),
+        help_text="The term ends on or after this day (YYYY-MM-DD).",
+    )
+    term_end_to = DayFilter(
+        field_name="term_end",
+        lookup_expr="lte",
+        label=_("Term ends on or before (YYYY-MM-DD)"),
+        help_text="The term ends on or before this day (YYYY-MM-DD).",
+    )
+    sort = SortFilter(choices=AGREEMENT_SORTS, label=_("Sort by"), empty_label=None, help_text="The order of the list.")
+
+    class Meta:
+        model = Agreement
+        fields = [
+            "q",
+            "municipality",
+            "province",
+            "pillar",
+            "kind",
+            "state",
+            "in_force_on",
+            "term_end_from",
+            "term_end_to",
+            "sort",
+        ]
+        form = PartnershipFilterForm
+
+    def filter_q(self, queryset, name, value):
+        return queryset.search(value)
+
+    def filter_municipality(self, queryset, name, value):
+        return queryset.with_member(municipality__cbs_code=value)
+
+    def filter_province(self, queryset, name, value):
+        return queryset.with_member(municipality__province=value)
+
+    def filter_pillar(self, queryset, name, value):
+        return queryset.on_pillar(value)
+
+    def filter_state(self, queryset, name, value):
+        return queryset.in_state(value, timezone.localdate())
+
+    def filter_in_force_on(self, queryset, name, value):
+        return queryset.in_force_on(value)
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        if "sort" in self.filters:
+            queryset = queryset.order_by(*self._ordering(queryset), "pk")
+        return queryset
+
+    @property
+    def order(self) -> str:
+        """The order in effect: relevance when searching, else by term end, unless another was chosen."""
+        searching = "q" in self.valid
+        chosen = self.valid.get("sort") or ("relevance" if searching else "term_end")
+        return "term_end" if chosen == "relevance" and not searching else chosen
+
+    def _ordering(self, queryset) -> list:
+        sort = self.order
+        signed_newest = F("date_lower").desc(nulls_last=True)
+        if sort == "relevance" and "search_rank" in queryset.query.annotations:
+            return ["-search_rank", "title"]
+        if sort == "-term_end":
+            return [F("term_end").desc(nulls_last=True), signed_newest, "title"]
+        if sort == "-signed":
+            return [signed_newest, "title"]
+        if sort == "signed":
+            return [F("date_lower").asc(nulls_last=True), "title"]
+        if sort == "title":
+            return ["title"]
+        return [F("term_end").asc(nulls_last=True), signed_newest, "title"]

@@ -12,11 +12,11 @@ import datetime
 import uuid
 
 from django.conf import settings
-from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVectorField
+from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector, SearchVectorField
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import connection, models
-from django.db.models import F, Prefetch, Q
+from django.db.models import Case, Exists, F, OuterRef, Prefetch, Q, Value, When
 from django.db.models.expressions import RawSQL
 from django.db.models.query import ModelIterable
 from django.urls import reverse
@@ -469,13 +469,129 @@ class Partnership(models.Model):
 
 
 class AgreementQuerySet(models.QuerySet):
+    """Agreements; `for_audience()` makes the state, filters and search read one audience's events,
+    memberships and evidence (public unless told otherwise), like `PartnershipQuerySet`."""
+
+    audience = Audience.PUBLIC
+
+    def _clone(self):
+        clone = super()._clone()
+        clone.audience = self.audience
+        return clone
+
     def public(self):
         return self.filter(visibility=Visibility.PUBLIC, partnership__visibility=Visibility.PUBLIC)
 
     def for_audience(self, internal: bool):
         """Every agreement for staff (`permissions.can_view_internal`); public agreements of public
         partnerships for everyone else."""
-        return self if internal else self.public()
+        clone = self._chain() if internal else self.public()
+        clone.audience = audience_of(internal)
+        return clone
+
+    @property
+    def internal(self) -> bool:
+        return self.audience == Audience.STAFF
+
+    def _citing(self):
+        """The events citing the outer agreement that this audience sees (for `Exists`)."""
+        return Event.objects.for_audience(self.internal).filter(agreement=OuterRef("pk"))
+
+    def evidence_field(self) -> str:
+        """The partnership's newest evidence for this audience (`derived.rebuild`, `timeline.last_evidence`)."""
+        return "partnership__staff_last_evidence" if self.internal else "partnership__last_evidence"
+
+    def with_state(self, today: datetime.date):
+        """Each agreement with `state` as `timeline.agreement_state` says it today for this audience,
+        and `evidence` (its partnership's newest evidence): one CASE over the stored facts (its date,
+        its term, EXISTS over the events citing it, the partnership's evidence), so a filter on the
+        state is a WHERE clause. tests/test_agreements.py checks that both agree, case by case."""
+        if "state" in self.query.annotations:
+            return self
+        citing = self._citing()
+        happened = citing.filter(status=timeline.HAPPENED)
+        evidence = self.evidence_field()
+        ending_by = today + datetime.timedelta(days=settings.PORTAL_AGREEMENT_ENDING_DAYS)
+        fresh_from = today - datetime.timedelta(days=settings.PORTAL_EVIDENCE_HORIZON_DAYS)
+        signed = Q(date_lower__isnull=False) | Q(
+            Exists(happened.filter(kind__in=timeline.START_KINDS | {"amended", "renewed"}))
+        )
+        return self.annotate(
+            evidence=F(evidence),
+            state=Case(
+                When(
+                    Exists(happened.filter(kind__in=timeline.TERMINATION_KINDS)),
+                    then=Value(timeline.AGREEMENT_TERMINATED),
+                ),
+                When(term_end__lt=today, then=Value(timeline.AGREEMENT_ENDED)),
+                When(signed & Q(term_end__lte=ending_by), then=Value(timeline.AGREEMENT_ENDING)),
+                When(signed & Q(term_end__isnull=False), then=Value(timeline.IN_FORCE)),
+                When(signed & Q(**{f"{evidence}__gte": fresh_from}), then=Value(timeline.IN_FORCE)),
+                When(signed, then=Value(timeline.UNKNOWN)),
+                When(Exists(citing.filter(status=timeline.PLANNED)), then=Value(timeline.AGREEMENT_PLANNED)),
+                default=Value(timeline.UNKNOWN),
+                output_field=models.CharField(),
+            ),
+        )
+
+    def in_state(self, state: str, today: datetime.date):
+        return self.with_state(today).filter(state=state)
+
+    def in_force_on(self, day: datetime.date):
+        """Agreements whose term covers `day`: begun by then (its term start, else its signing, by
+        the latest day its date allows), its term not ended before it, and no termination citing it
+        that surely happened before it."""
+        terminated = self._citing().filter(
+            status=timeline.HAPPENED, kind__in=timeline.TERMINATION_KINDS, date_upper__lt=day
+        )
+        return self.filter(
+            Q(term_start__lte=day) | Q(term_start__isnull=True, date_upper__lte=day),
+            Q(term_end__isnull=True) | Q(term_end__gte=day),
+        ).exclude(Exists(terminated))
+
+    def with_member(self, **lookups):
+        """Agreements of partnerships with a member (current or former, in this audience's copy)
+        matching `lookups`: a semi-join, as `PartnershipQuerySet.with_member`."""
+        members = Membership.objects.filter(audience=self.audience, **lookups)
+        return self.filter(partnership_id__in=members.values("partnership_id"))
+
+    def on_pillar(self, code: str):
+        links = Partnership.pillars.through.objects.filter(pillar__code=code)
+        return self.filter(partnership_id__in=links.values("partnership_id"))
+
+    def search(self, query: str):
+        """Full-text search over title, description and the partnership's name, and over the title
+        and text extract of the documents this audience may see: the Dutch configuration on
+        PostgreSQL, ranked (`search_rank`), as `PartnershipQuerySet.search`; word matching elsewhere."""
+        query = query.strip()
+        if not query:
+            return self
+        documents = Document.objects.for_audience(self.internal).filter(agreement__isnull=False)
+        if connection.vendor == "postgresql":
+            search_query = SearchQuery(query, config="dutch", search_type="websearch")
+            vector = (
+                SearchVector("title", weight="A", config="dutch")
+                + SearchVector("description", weight="B", config="dutch")
+                + SearchVector("partnership__name", weight="C", config="dutch")
+            )
+            matching = documents.annotate(document_vector=SearchVector("title", "text", config="dutch")).filter(
+                document_vector=search_query
+            )
+            return (
+                self.alias(search_document=vector)
+                .annotate(search_rank=SearchRank(vector, search_query))
+                .filter(Q(search_document=search_query) | Q(pk__in=matching.values("agreement_id")))
+            )
+        condition = Q()
+        for word in query.split():
+            in_documents = documents.filter(Q(title__icontains=word) | Q(text__icontains=word))
+            condition &= (
+                Q(title__icontains=word)
+                | Q(description__icontains=word)
+                | Q(partnership__name__icontains=word)
+                | Q(pk__in=in_documents.values("agreement_id"))
+            )
+        return self.filter(condition)
 
 
 class Agreement(DatedModel):
@@ -521,7 +637,7 @@ class Agreement(DatedModel):
         return self.title
 
     def get_absolute_url(self) -> str:
-        return f"{self.partnership.get_absolute_url()}#agreement-{self.pk}"
+        return reverse("cooperation:agreement-detail", args=[self.uid])
 
 
 def document_path(instance, filename: str) -> str:

@@ -28,8 +28,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from . import dates, queue
-from .models import Agreement, EditorProfile, Event, Notification, Subscription, Visibility
+from . import dates, queue, timeline
+from .models import Agreement, EditorProfile, Event, Notification, Partnership, Subscription, Visibility
 from .permissions import can_view_internal
 
 logger = logging.getLogger(__name__)
@@ -37,7 +37,8 @@ logger = logging.getLogger(__name__)
 EMAIL_LANGUAGE = "nl"
 UNSUBSCRIBE_SALT = "cooperation.unsubscribe"
 EVENT_WINDOW_DAYS = 30
-AGREEMENT_WINDOW_DAYS = 90
+# Agreements are due when the register says they are "ending": the window is the register's own
+# (`timeline.agreement_ending_days()`, setting PORTAL_AGREEMENT_ENDING_DAYS), so the two never disagree.
 # A pending row handed to the broker this long ago without being sent is handed over again.
 REENQUEUE_AFTER = datetime.timedelta(minutes=10)
 
@@ -430,8 +431,10 @@ class Reminders:
 
 def reminders_due(*, municipality_ids: Iterable[int], today: datetime.date) -> Reminders:
     """Planned events whose date range starts in the next 30 days (today included) and agreements
-    whose term ends in the next 90 days, in partnerships in which one of the municipalities takes
-    part (as member or in any event). 2 queries."""
+    that the register shows as "ending" today (`AgreementQuerySet.with_state`, the same state as
+    `timeline.agreement_state`: signed, not terminated, term ending within
+    PORTAL_AGREEMENT_ENDING_DAYS), in partnerships in which one of the municipalities takes part
+    (as member or in any event). Editors are staff: internal ones included. 2 queries."""
     ids = list(municipality_ids)
     concerns = Q(partnership__memberships__municipality__in=ids) | Q(partnership__events__municipalities__in=ids)
     events = (
@@ -445,17 +448,20 @@ def reminders_due(*, municipality_ids: Iterable[int], today: datetime.date) -> R
         .distinct()
         .order_by("date_lower", "partnership__name", "pk")
     )
+    concerned = Partnership.objects.filter(concerns_partnership(ids)).values("pk")
     agreements = (
-        Agreement.objects.filter(
-            concerns,
-            term_end__gte=today,
-            term_end__lte=today + datetime.timedelta(days=AGREEMENT_WINDOW_DAYS),
-        )
+        Agreement.objects.for_audience(True)
+        .in_state(timeline.AGREEMENT_ENDING, today)
+        .filter(partnership__in=concerned)
         .select_related("partnership")
-        .distinct()
         .order_by("term_end", "partnership__name", "pk")
     )
     return Reminders(events=list(events), agreements=list(agreements))
+
+
+def concerns_partnership(ids: list[int]) -> Q:
+    """Partnerships in which one of these municipalities takes part (as member or in any event)."""
+    return Q(memberships__municipality__in=ids) | Q(events__municipalities__in=ids)
 
 
 def queue_reminders(*, today: datetime.date) -> list[Notification]:
@@ -511,7 +517,7 @@ def queue_reminders(*, today: datetime.date) -> list[Notification]:
                 "events": events,
                 "agreements": agreements,
                 "event_days": EVENT_WINDOW_DAYS,
-                "agreement_days": AGREEMENT_WINDOW_DAYS,
+                "agreement_days": timeline.agreement_ending_days(),
                 "unsubscribe_url": unsubscribe_url(token),
             }
             text, html = _render("reminder_digest", context)

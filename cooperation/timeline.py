@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from django.utils.functional import lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 
 from . import dates
 
@@ -387,13 +387,14 @@ AGREEMENT_PLANNED, IN_FORCE, AGREEMENT_ENDING, AGREEMENT_ENDED, AGREEMENT_TERMIN
     "ended",
     "terminated",
 )
+# In their own context: an agreement "terminated" is "opgezegd", not the event kind "beëindigd".
 AGREEMENT_STATE_LABELS = {
-    AGREEMENT_PLANNED: gettext_lazy("planned"),
-    IN_FORCE: gettext_lazy("in force"),
-    AGREEMENT_ENDING: gettext_lazy("ending"),
-    AGREEMENT_ENDED: gettext_lazy("ended"),
-    AGREEMENT_TERMINATED: gettext_lazy("terminated"),
-    UNKNOWN: gettext_lazy("unknown"),
+    AGREEMENT_PLANNED: pgettext_lazy("agreement state", "planned"),
+    IN_FORCE: pgettext_lazy("agreement state", "in force"),
+    AGREEMENT_ENDING: pgettext_lazy("agreement state", "ending"),
+    AGREEMENT_ENDED: pgettext_lazy("agreement state", "ended"),
+    AGREEMENT_TERMINATED: pgettext_lazy("agreement state", "terminated"),
+    UNKNOWN: pgettext_lazy("agreement state", "unknown"),
 }
 # The states that say something about today, and so rest on the newest evidence.
 NOW_AGREEMENT_STATES = frozenset({AGREEMENT_PLANNED, IN_FORCE, AGREEMENT_ENDING})
@@ -447,6 +448,72 @@ def agreement_state(
     if term_end is None and is_stale(evidence, today, horizon):
         return UNKNOWN if state != AGREEMENT_PLANNED else state
     return state
+
+
+def agreement_state_label(state: str, evidence: datetime.date | None, today: datetime.date) -> str:
+    """An agreement's state in words, qualified like a partnership's status: a state about today
+    (planned, in force, ending) on evidence older than the horizon says how old that evidence is
+    ("gepland volgens de laatste bron (27 oktober 2010)"), and "unknown" says since when."""
+    label = str(AGREEMENT_STATE_LABELS[state])
+    stale = is_stale(evidence, today)
+    if state == UNKNOWN:
+        if evidence is None:
+            return _("unknown: no dated source")
+        return _("unknown since the latest source (%(date)s)") % {"date": dates.render_date(evidence.isoformat())}
+    if state not in NOW_AGREEMENT_STATES or not stale:
+        return label
+    if evidence is None:
+        return _("%(status)s according to undated sources") % {"status": label}
+    return _("%(status)s according to the latest source (%(date)s)") % {
+        "status": label,
+        "date": dates.render_date(evidence.isoformat()),
+    }
+
+
+@dataclass(frozen=True)
+class MembershipPeriod:
+    """A derived membership as the parties of an agreement need it (from `Membership` rows)."""
+
+    municipality: object
+    state: str
+    start_lower: datetime.date | None
+    end_upper: datetime.date | None
+
+
+def agreement_parties(
+    *, signed: dates.FuzzyDate, events: Iterable[EventFacts], memberships: Iterable[MembershipPeriod]
+) -> list:
+    """The parties to an agreement, from what this audience sees:
+
+    - the municipalities of a signing (or joining, or start of cooperation) citing it that happened;
+    - else, when its date of signing is known, the members of the partnership on that date (a
+      membership that may overlap the date's range);
+    - else (an intended agreement) the municipalities of the events citing it, planned ones included.
+
+    `events` carry the municipality objects themselves in `municipalities`; the result keeps them,
+    each once, in the order first met."""
+    events = list(events)
+    found: dict = {}
+
+    def add(municipalities) -> None:
+        for municipality in municipalities:
+            found.setdefault(getattr(municipality, "pk", municipality), municipality)
+
+    for facts in events:
+        if facts.status == HAPPENED and facts.kind in START_KINDS:
+            add(facts.municipalities)
+    if not found and signed.lower is not None:
+        add(
+            m.municipality
+            for m in memberships
+            if m.state != "planned"
+            and (m.start_lower is None or m.start_lower <= signed.upper)
+            and (m.end_upper is None or m.end_upper >= signed.lower)
+        )
+    if not found:
+        for facts in events:
+            add(facts.municipalities)
+    return list(found.values())
 
 
 def event_status_words(status: str, date: dates.FuzzyDate, today: datetime.date) -> str:

@@ -1,7 +1,7 @@
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
-from . import document_views, map_views, subscription_views, views
+from . import agreement_views, document_views, map_views, subscription_views, views
 from .porting import job_views
 
 app_name = "cooperation"
@@ -12,6 +12,8 @@ urlpatterns = [
     path("partnerships/<slug:slug>/", views.partnership_detail, name="partnership-detail"),
     path("municipalities/<str:cbs_code>/", views.municipality_detail, name="municipality-detail"),
     path("pillars/<str:code>/", views.pillar_detail, name="pillar-detail"),
+    path("agreements/", agreement_views.agreement_list, name="agreement-list"),
+    path("agreements/<uuid:uid>/", agreement_views.agreement_detail, name="agreement-detail"),
     path("about/", views.about, name="about"),
     path("documents/<uuid:uid>/", document_views.document_download, name="document-download"),
     # /kaart/ in Dutch, /en/map/ in English (the path is translated).

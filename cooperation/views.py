@@ -15,7 +15,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Count, Exists, F, Max, Min, OuterRef
+from django.db.models import Count, Exists, F, Max, Min, OuterRef, Prefetch
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
@@ -101,14 +101,14 @@ def _page_of_cards(request, partnerships, *, stamp: str | None = None) -> tuple:
     return page, fragments.partnership_cards(page.object_list, internal=internal, today=_today())
 
 
-def partnership_list(request):
-    """2 queries when cached: register stamp, the page's partnerships; cold: + municipality choices,
-    count, the page's ids, pillars and memberships (+ session/user when signed in)."""
-    internal = permissions.can_view_internal(request.user)
+def municipality_choices(internal: bool, *, stamp: str | None = None) -> list[tuple[str, str]]:
+    """The municipality filter's choices: every municipality, current or former, that is or was a
+    member of a partnership this audience sees (CBS code, name). Cached per state of the register:
+    1 query (the stamp, unless given) when cached, 2 cold."""
+    stamp = fragments.register_stamp(internal) if stamp is None else stamp
     visible = Partnership.objects.for_audience(internal)
-    stamp = fragments.register_stamp(internal)
     # A semi-join (EXISTS) per municipality: no DISTINCT over every membership of the register.
-    municipality_choices = fragments.cached(
+    return fragments.cached(
         fragments.register_key("municipality-choices", stamp=stamp, internal=internal),
         lambda: list(
             Municipality.objects.filter(
@@ -122,7 +122,16 @@ def partnership_list(request):
             .values_list("cbs_code", "name")
         ),
     )
-    filterset = LIST_FILTERS(request.GET, visible, request=request, municipality_choices=municipality_choices)
+
+
+def partnership_list(request):
+    """2 queries when cached: register stamp, the page's partnerships; cold: + municipality choices,
+    count, the page's ids, pillars and memberships (+ session/user when signed in)."""
+    internal = permissions.can_view_internal(request.user)
+    visible = Partnership.objects.for_audience(internal)
+    stamp = fragments.register_stamp(internal)
+    choices = municipality_choices(internal, stamp=stamp)
+    filterset = LIST_FILTERS(request.GET, visible, request=request, municipality_choices=choices)
     partnerships = filterset.qs
     page, cards = _page_of_cards(request, partnerships, stamp=stamp)
     kept = {key: value for key, value in request.GET.items() if key != "page" and value}
@@ -139,9 +148,13 @@ def partnership_list(request):
 
 
 def _get_partnership(request, slug: str) -> Partnership:
-    """The partnership if this user may see it; with its pillars and agreements. 3 queries."""
+    """The partnership if this user may see it; with its pillars and the agreements this user may
+    see. 3 queries."""
     internal = permissions.can_view_internal(request.user)
-    queryset = Partnership.objects.for_audience(internal).prefetch_related("pillars", "agreements")
+    agreements = Agreement.objects.for_audience(internal).order_by(F("date_lower").asc(nulls_last=True), "title")
+    queryset = Partnership.objects.for_audience(internal).prefetch_related(
+        "pillars", Prefetch("agreements", queryset=agreements)
+    )
     return get_object_or_404(queryset, slug=slug)
 
 

@@ -1,4 +1,5 @@
-"""The daily digest for editors: planned events starting in 30 days, agreement terms ending in 90."""
+"""The daily digest for editors: planned events starting in 30 days, and the agreements that the
+register shows as "ending" (the same state and window, PORTAL_AGREEMENT_ENDING_DAYS: 365 days)."""
 
 import datetime
 
@@ -70,18 +71,40 @@ def test_only_planned_events_are_due(svm, municipality):
     assert not notifications.reminders_due(municipality_ids=[municipality("Schiedam").pk], today=TODAY).events
 
 
-@pytest.mark.parametrize(("offset", "due"), [(0, True), (89, True), (90, True), (91, False), (-1, False)])
-def test_agreement_is_due_when_its_term_ends_within_90_days(svm, municipality, offset, due):
+@pytest.mark.parametrize(("offset", "due"), [(0, True), (364, True), (365, True), (366, False), (-1, False)])
+def test_agreement_is_due_when_its_term_ends_within_the_registers_window(svm, municipality, offset, due):
     agreement = Agreement.objects.create(
         partnership=svm,
         kind=Agreement.Kind.FRAMEWORK_CONTRACT,
         title="Mantelovereenkomst ICT",
+        date_text=(TODAY - datetime.timedelta(days=4 * 365)).isoformat(),
         term_start=TODAY - datetime.timedelta(days=4 * 365),
         term_end=TODAY + datetime.timedelta(days=offset),
         term_note="vier jaar",
     )
     found = notifications.reminders_due(municipality_ids=[municipality("Schiedam").pk], today=TODAY)
     assert (agreement in found.agreements) is due
+    state = dict(Agreement.objects.for_audience(True).with_state(TODAY).values_list("pk", "state"))[agreement.pk]
+    assert (state == "ending") is due
+
+
+def test_the_digest_and_the_register_agree_on_what_is_ending(svm, municipality, settings):
+    """A terminated agreement, or one with no signing recorded, is not "ending" in the register,
+    so the digest leaves it out; the window is the register's setting."""
+    signed = {"date_text": "2020-01-01", "term_end": TODAY + datetime.timedelta(days=100)}
+    ending = Agreement.objects.create(partnership=svm, kind="other", title="Loopt af", **signed)
+    terminated = Agreement.objects.create(partnership=svm, kind="other", title="Opgezegd", **signed)
+    services.event_record(
+        partnership=svm, kind="termination_decided", date_text="2021", municipalities=[], agreement=terminated
+    )
+    unsigned = Agreement.objects.create(
+        partnership=svm, kind="other", title="Niet ondertekend", term_end=signed["term_end"]
+    )
+    schiedam = [municipality("Schiedam").pk]
+    found = notifications.reminders_due(municipality_ids=schiedam, today=TODAY).agreements
+    assert ending in found and terminated not in found and unsigned not in found
+    settings.PORTAL_AGREEMENT_ENDING_DAYS = 99
+    assert ending not in notifications.reminders_due(municipality_ids=schiedam, today=TODAY).agreements
 
 
 def test_each_editor_gets_one_digest_for_their_own_municipalities(svm, msg, municipality, editor):
@@ -89,7 +112,11 @@ def test_each_editor_gets_one_digest_for_their_own_municipalities(svm, msg, muni
     make_editor("stil", municipality("Vlaardingen"), receives_reminders=False)
     planned(svm, days(10), "Evaluatie SVM")
     Agreement.objects.create(
-        partnership=svm, kind=Agreement.Kind.FRAMEWORK_CONTRACT, title="Mantel SVM", term_end=TODAY.replace(month=10)
+        partnership=svm,
+        kind=Agreement.Kind.FRAMEWORK_CONTRACT,
+        title="Mantel SVM",
+        date_text="2022-10-15",
+        term_end=TODAY.replace(month=10),
     )
 
     queued = notifications.queue_reminders(today=TODAY)
