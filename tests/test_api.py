@@ -436,7 +436,7 @@ def run_fuzz(mode) -> None:
 
     schema = schemathesis.openapi.from_wsgi(f"{API}/schema/?format=json", application)
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 8
+    assert len(operations) == 10
     skipped = []
     for operation in operations:
 
