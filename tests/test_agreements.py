@@ -18,7 +18,7 @@ from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.utils import timezone
 
-from cooperation import services, timeline
+from cooperation import dates, services, timeline
 from cooperation.agreements import event_facts
 from cooperation.models import Agreement, Document, Event, Partnership, Source
 from tests.factories import MSG, SVM
@@ -114,6 +114,49 @@ def test_the_states_of_the_seed_agreements_as_of_today_and_of_2011(schiedam_agre
     }
     # Within two years of the press release the signed agreement read "in force".
     assert states(public, datetime.date(2011, 6, 1))[msg_agreement.title] == "in_force"
+
+
+def test_a_recent_verification_makes_the_2010_agreement_in_force_again(client, msg, msg_agreement, admin_user):
+    """The newest evidence decides: checked against the sources today, the signed agreement
+    without a term end reads "van kracht"; the plan stays a plan, now without qualification."""
+    services.verification_record(partnership=msg, by=admin_user, verified_on=timezone.localdate())
+    page = text(client.get("/agreements/?municipality=GM0935"))
+    assert ">van kracht<" in page and ">gepland<" in page and "volgens de laatste bron (" not in page
+    assert titles(client, "state=in_force") == {MSG_2010}
+
+
+def test_the_pure_parties_and_labels():
+    today = datetime.date(2026, 12, 1)
+    old = datetime.date(2010, 10, 27)
+    assert timeline.agreement_state_label("planned", old, today) == "gepland volgens de laatste bron (27 oktober 2010)"
+    assert timeline.agreement_state_label("planned", today, today) == "gepland"
+    assert timeline.agreement_state_label("ended", old, today) == "afgelopen"  # a past fact needs no qualification
+    assert timeline.agreement_state_label("unknown", old, today) == "onbekend sinds de laatste bron (27 oktober 2010)"
+    assert timeline.agreement_state_label("unknown", None, today) == "onbekend: geen gedateerde bron"
+
+    def facts(kind, status, *municipalities):
+        return timeline.EventFacts(
+            key=kind, kind=kind, status=status, date=dates.parse_date(""), municipalities=municipalities
+        )
+
+    def period(name, start, end, state="active"):
+        return timeline.MembershipPeriod(name, state, start, end)
+
+    members = [
+        period("A", datetime.date(2010, 1, 1), None),
+        period("B", datetime.date(2012, 1, 1), datetime.date(2014, 12, 31), "ended"),
+        period("C", datetime.date(2016, 1, 1), None),
+        period("D", None, None, "planned"),
+    ]
+    signed_2013 = dates.parse_date("2013")
+    # The signers when a signing cites it; else the members on the date signed; else the plan's.
+    assert timeline.agreement_parties(
+        signed=signed_2013, events=[facts("signed", "happened", "A")], memberships=members
+    ) == ["A"]
+    assert timeline.agreement_parties(signed=signed_2013, events=[], memberships=members) == ["A", "B"]
+    assert timeline.agreement_parties(
+        signed=dates.parse_date(""), events=[facts("tender_launched", "planned", "C", "D")], memberships=members
+    ) == ["C", "D"]
 
 
 def test_the_schiedam_agreement_page_tells_its_termination_by_schiedam(client, schiedam_agreement, media):
