@@ -1,9 +1,11 @@
-"""One set of filters (django-filter) for every list of partnerships and events.
+"""One set of filters (django-filter) for every list of partnerships, events and agreements.
 
 `PartnershipFilterSet` declares each filter once: the partnership list page and the pillar page
 (`views.py`) and the API (`api.py`) take the subset they need with `PartnershipFilterSet.only()`,
 so a value is accepted or refused in the same way everywhere (tested in tests/test_filters.py).
-`EventFilterSet` (the API's events) shares the filters that mean the same for events.
+`EventFilterSet` (the API's events) shares the filters that mean the same for events, and
+`AgreementFilterSet` (the agreements register: `/agreements/` and the API) those that mean the same
+for agreements (municipality, province, pillar: of the agreement's partnership).
 
 Every filter is a condition on the row or a semi-join (`pk IN (...)`, see
 `PartnershipQuerySet.with_member()`, `on_pillar()`, `active_in()`), so each partnership comes once
