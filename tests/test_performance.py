@@ -7,7 +7,6 @@ Speed itself is measured by `make bench` (bench/run.py), not here.
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.staticfiles.storage import staticfiles_storage
-from django.core.management import call_command
 from django.test import RequestFactory, override_settings
 
 from cooperation import services
@@ -157,21 +156,6 @@ class TestRegisterCachesAreNeverStale:
         viewer = get_user_model().objects.create_user("lezer", password="x-very-long-pw-1")
         client.force_login(viewer)
         assert svm.name in page(client, "/partnerships/")  # viewers have their own cache entries
-
-
-@pytest.fixture
-def collected(tmp_path, settings):
-    """The production storage, collected into a temporary directory: only the portal's own files,
-    because compressing the admin's, the API browser's and Swagger UI's is most of the work and
-    not what is tested (the other tests use a storage that needs no collecting)."""
-    settings.STATIC_ROOT = tmp_path
-    settings.STATICFILES_FINDERS = ["django.contrib.staticfiles.finders.FileSystemFinder"]
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
-    }
-    call_command("collectstatic", "--noinput", verbosity=0)
-    return tmp_path
 
 
 def test_hashed_static_files_are_compressed_and_cached_for_a_year(collected):
