@@ -373,8 +373,8 @@ _OPEN_START = re.compile(r"^(?:voor|before) (?P<end>.+)$")
 _OPEN_END = re.compile(r"^(?:vanaf|sinds|from|since) (?P<start>.+)$")
 
 PHRASE_EXAMPLES = gettext_lazy(
-    "Write it as, for example, 27 October 2010, 27-10-2010, October 2009, autumn 2016, end of 2010, "
-    "2017, around December 2010, before 8 May 2019 or between autumn 2016 and 2017 (or as EDTF: 2016-23)."
+    "Write it as, for example, 27 October 2010, October 2009, autumn 2016, end of 2010, "
+    "around December 2010, before 8 May 2019 or between autumn 2016 and 2017 (or as EDTF: 2016-23)."
 )
 
 
