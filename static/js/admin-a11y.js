@@ -23,6 +23,10 @@
         }
       });
     });
+    // select2 puts its "clear all" cross inside the list of chosen items (axe: list): beside it.
+    root.querySelectorAll(".select2-selection__rendered > .select2-selection__clear").forEach(function (el) {
+      el.parentNode.parentNode.insertBefore(el, el.parentNode);
+    });
     root.querySelectorAll(".help-tooltip[aria-label]:not([role])").forEach(function (el) {
       el.setAttribute("role", "img");
     });

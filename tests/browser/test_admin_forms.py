@@ -58,8 +58,16 @@ def test_the_date_field_reads_words_back_while_typing_and_saves_at_once(admin_pa
     assert partnership.events.get(kind="evaluated").date_text == "2016-23"
 
 
-@pytest.mark.parametrize("url", ["/admin/cooperation/partnership/add/", "/admin/cooperation/event/add/"])
-def test_the_daily_admin_forms_have_no_axe_violations(admin_page, url):
+@pytest.mark.parametrize(
+    "form", ["partnership add", "partnership change", "event add", "event change", "agreement change"]
+)
+def test_the_daily_admin_forms_have_no_axe_violations(admin_page, form):
+    model, action = form.split()
+    partnership = Partnership.objects.get(slug="maastricht-sittard-geleen-ict")
+    obj = {"partnership": partnership, "event": partnership.events.first(), "agreement": partnership.agreements.first()}
+    url = (
+        f"/admin/cooperation/{model}/add/" if action == "add" else f"/admin/cooperation/{model}/{obj[model].pk}/change/"
+    )
     admin_page.goto(url)
     results = Axe().run(admin_page, options=WCAG_AA_AND_BEST_PRACTICE)
     assert results.violations_count == 0, results.generate_report()
