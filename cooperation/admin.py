@@ -221,6 +221,17 @@ def limit_agreements_to(field, partnership_id) -> None:
     field.widget = forms.Select(choices=field.choices)
 
 
+class MunicipalityLabelsMixin:
+    """A chosen municipality reads as in the autocomplete: "Geleen (tot 2001, nu Sittard-Geleen)"."""
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        field = super().formfield_for_manytomany(db_field, request, **kwargs)
+        if field is not None and db_field.related_model is Municipality:
+            field.queryset = field.queryset.select_related(*MunicipalityAdmin.autocomplete_select_related)
+            field.label_from_instance = MunicipalityAdmin.autocomplete_label
+        return field
+
+
 class EventForm(VersionLockFormMixin, forms.ModelForm):
     """Hands the chosen municipalities to Event.clean() before they are saved; refuses stale saves."""
 
@@ -310,7 +321,7 @@ class EventInlineFormSet(forms.BaseInlineFormSet):
                 raise ValidationError(NOT_OWN_PARTNERSHIP, code="not_own_partnership")
 
 
-class EventInline(DatePhraseFormMixin, admin.StackedInline):
+class EventInline(DatePhraseFormMixin, MunicipalityLabelsMixin, admin.StackedInline):
     model = Event
     form = InlineEventForm
     formset = EventInlineFormSet
@@ -498,7 +509,12 @@ class PartnershipAdmin(ServiceWritesMixin, RegisterAdminMixin, PartnershipScopeM
 
 @admin.register(Event)
 class EventAdmin(
-    DatePhraseFormMixin, ServiceWritesMixin, RegisterAdminMixin, PartnershipScopeMixin, GuardedHistoryAdmin
+    DatePhraseFormMixin,
+    MunicipalityLabelsMixin,
+    ServiceWritesMixin,
+    RegisterAdminMixin,
+    PartnershipScopeMixin,
+    GuardedHistoryAdmin,
 ):
     import_kind = "events"
     form = EventForm
@@ -658,7 +674,7 @@ class PersonAdmin(SharedObjectMixin, ServiceWritesMixin, GuardedHistoryAdmin):
         services.persons_delete(persons=objects)
 
 
-class EditorProfileInline(admin.StackedInline):
+class EditorProfileInline(MunicipalityLabelsMixin, admin.StackedInline):
     model = EditorProfile
     can_delete = False
     autocomplete_fields = ["municipalities"]

@@ -4,7 +4,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from cooperation.models import Event
+from cooperation.models import Event, Municipality
 
 
 @pytest.mark.parametrize("slug_fixture", ["svm", "msg"])
@@ -173,6 +173,17 @@ def test_the_municipality_autocomplete_lists_current_ones_first_and_former_ones_
     with django_assert_num_queries(4):
         results = admin_client.get(url, params | {"term": "rijswijk"}).json()["results"]
     assert [row["text"] for row in results][:2] == ["Rijswijk", "Rijswijk (NB) (tot 1973, nu Altena)"]
+
+
+def test_a_chosen_former_municipality_reads_as_in_the_autocomplete(admin_client, msg):
+    geleen = Municipality.objects.get(name="Geleen")
+    data = event_post_data(msg, geleen, kind="evaluated", date_text="najaar")  # refused: the form comes back
+    response = admin_client.post(reverse("admin:cooperation_event_add"), data)
+    assert response.status_code == 200
+    assert (
+        f'<option value="{geleen.pk}" selected>Geleen (tot 2001, nu Sittard-Geleen)</option>'
+        in response.content.decode()
+    )
 
 
 def test_the_admin_speaks_dutch_including_other_apps_and_the_javascript_catalog(admin_client):
