@@ -11,7 +11,7 @@ from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count
+from django.db.models import BooleanField, Count, ExpressionWrapper, Q
 from django.urls import URLPattern, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from . import permissions, services, timeline
+from .admin_dates import DatePhraseFormMixin
 from .admin_import import PartnershipForm, RegisterAdminMixin, VersionLockFormMixin
 from .models import (
     Agreement,
@@ -220,6 +221,17 @@ def limit_agreements_to(field, partnership_id) -> None:
     field.widget = forms.Select(choices=field.choices)
 
 
+class MunicipalityLabelsMixin:
+    """A chosen municipality reads as in the autocomplete: "Geleen (tot 2001, nu Sittard-Geleen)"."""
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        field = super().formfield_for_manytomany(db_field, request, **kwargs)
+        if field is not None and db_field.related_model is Municipality:
+            field.queryset = field.queryset.select_related(*MunicipalityAdmin.autocomplete_select_related)
+            field.label_from_instance = MunicipalityAdmin.autocomplete_label
+        return field
+
+
 class EventForm(VersionLockFormMixin, forms.ModelForm):
     """Hands the chosen municipalities to Event.clean() before they are saved; refuses stale saves."""
 
@@ -309,7 +321,7 @@ class EventInlineFormSet(forms.BaseInlineFormSet):
                 raise ValidationError(NOT_OWN_PARTNERSHIP, code="not_own_partnership")
 
 
-class EventInline(admin.StackedInline):
+class EventInline(DatePhraseFormMixin, MunicipalityLabelsMixin, admin.StackedInline):
     model = Event
     form = InlineEventForm
     formset = EventInlineFormSet
@@ -338,7 +350,7 @@ class EventInline(admin.StackedInline):
         return formset
 
 
-class AgreementInline(admin.TabularInline):
+class AgreementInline(DatePhraseFormMixin, admin.TabularInline):
     model = Agreement
     extra = 0
     fields = ["kind", "title", "date_text", "term_start", "term_end", "term_note", "visibility"]
@@ -360,6 +372,27 @@ class MunicipalityAdmin(ServiceWritesMixin, RegisterAdminMixin, GuardedHistoryAd
     autocomplete_fields = ["merged_into"]
     prepopulated_fields = {"slug": ["name"]}
     list_select_related = ["merged_into"]
+    # The autocomplete (portal/admin_site.py): current municipalities first, former ones as such.
+    autocomplete_ordering = [ExpressionWrapper(Q(existed_until__isnull=False), output_field=BooleanField()), "name"]
+    autocomplete_select_related = ["merged_into__merged_into__merged_into__merged_into"]  # the longest chain is 4
+
+    @staticmethod
+    def autocomplete_label(municipality):
+        """ "Geleen (tot 2001, nu Sittard-Geleen)": the year it ceased (the day after its last day)
+        and the municipality it is part of today, following the chain of mergers."""
+        if municipality.existed_until is None:
+            return municipality.name
+        successor = municipality.merged_into
+        while successor is not None and successor.existed_until is not None and successor.merged_into_id:
+            successor = successor.merged_into
+        year = (municipality.existed_until + datetime.timedelta(days=1)).year
+        if successor is None or successor.existed_until is not None:
+            return _("%(name)s (until %(year)s)") % {"name": municipality.name, "year": year}
+        return _("%(name)s (until %(year)s, now %(successor)s)") % {
+            "name": municipality.name,
+            "year": year,
+            "successor": successor.name,
+        }
 
     def save_through_service(self, obj, form, *, save_links):
         services.municipality_save(municipality=obj, save_links=save_links)
@@ -475,7 +508,14 @@ class PartnershipAdmin(ServiceWritesMixin, RegisterAdminMixin, PartnershipScopeM
 
 
 @admin.register(Event)
-class EventAdmin(ServiceWritesMixin, RegisterAdminMixin, PartnershipScopeMixin, GuardedHistoryAdmin):
+class EventAdmin(
+    DatePhraseFormMixin,
+    MunicipalityLabelsMixin,
+    ServiceWritesMixin,
+    RegisterAdminMixin,
+    PartnershipScopeMixin,
+    GuardedHistoryAdmin,
+):
     import_kind = "events"
     form = EventForm
     list_display = ["partnership", "date_in_words", "kind", "status", "municipality_names", "visibility"]
@@ -595,7 +635,9 @@ class TermEndFilter(admin.SimpleListFilter):
 
 
 @admin.register(Agreement)
-class AgreementAdmin(ServiceWritesMixin, RegisterAdminMixin, PartnershipScopeMixin, GuardedHistoryAdmin):
+class AgreementAdmin(
+    DatePhraseFormMixin, ServiceWritesMixin, RegisterAdminMixin, PartnershipScopeMixin, GuardedHistoryAdmin
+):
     """Agreements, as the register shows them to staff (state per `AgreementQuerySet.with_state`).
     Editors see and change only those of the partnerships they may edit (`PartnershipScopeMixin`:
     the partnership to choose is one of theirs)."""
@@ -690,7 +732,7 @@ class PersonAdmin(SharedObjectMixin, ServiceWritesMixin, GuardedHistoryAdmin):
         services.persons_delete(persons=objects)
 
 
-class EditorProfileInline(admin.StackedInline):
+class EditorProfileInline(MunicipalityLabelsMixin, admin.StackedInline):
     model = EditorProfile
     can_delete = False
     autocomplete_fields = ["municipalities"]

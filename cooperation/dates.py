@@ -126,7 +126,9 @@ def _invalid(text: str, problem: str | None = None) -> ValidationError:
     message = _("“%(text)s” is not a date we can read.") % {"text": text}
     if problem:
         message = f"{message} {problem}"
-    return ValidationError(f"{message} {ACCEPTED_FORMS} {MORE_FORMS}", code="invalid_date")
+    error = ValidationError(f"{message} {ACCEPTED_FORMS} {MORE_FORMS}", code="invalid_date")
+    error.problem = problem  # read_date's one short message reuses it
+    return error
 
 
 def normalise_date_text(text: str | None) -> str:
@@ -297,3 +299,221 @@ def iso_datetime_attr(text: str | None) -> str:
     except ValidationError:
         return ""
     return text
+
+
+# Dates as people write them ------------------------------------------------------------------
+# `read_date` reads what an editor types in the admin or an import cell: any EDTF form above,
+# and the Dutch and English phrases below (docs/import-formats.md, "Datums in woorden"). It
+# returns the FuzzyDate of the EDTF it stands for, so the stored text is always EDTF.
+
+_MONTHS = {
+    **dict.fromkeys(["januari", "january", "jan"], 1),
+    **dict.fromkeys(["februari", "february", "feb", "febr"], 2),
+    **dict.fromkeys(["maart", "march", "mrt", "mar", "maa"], 3),
+    **dict.fromkeys(["april", "apr"], 4),
+    **dict.fromkeys(["mei", "may"], 5),
+    **dict.fromkeys(["juni", "june", "jun"], 6),
+    **dict.fromkeys(["juli", "july", "jul"], 7),
+    **dict.fromkeys(["augustus", "august", "aug"], 8),
+    **dict.fromkeys(["september", "sep", "sept"], 9),
+    **dict.fromkeys(["oktober", "october", "okt", "oct"], 10),
+    **dict.fromkeys(["november", "nov"], 11),
+    **dict.fromkeys(["december", "dec"], 12),
+}
+_SEASONS = {
+    **dict.fromkeys(["voorjaar", "lente", "spring"], 21),
+    **dict.fromkeys(["zomer", "summer"], 22),
+    **dict.fromkeys(["najaar", "herfst", "autumn", "fall"], 23),
+    **dict.fromkeys(["winter"], 24),
+}
+_ORDINALS = {
+    **dict.fromkeys(["eerste", "1e", "first", "1st"], 1),
+    **dict.fromkeys(["tweede", "2e", "second", "2nd"], 2),
+    **dict.fromkeys(["derde", "3e", "third", "3rd"], 3),
+    **dict.fromkeys(["vierde", "4e", "fourth", "4th"], 4),
+}
+# Parts of a year, and the EDTF sub-year grouping each is read as (first = 1, second = 2, ...).
+_PARTS = {
+    **dict.fromkeys(["kwartaal", "quarter"], 33),
+    **dict.fromkeys(["viermaandsperiode", "four-month period"], 37),
+    **dict.fromkeys(["helft", "semester", "half", "half-year"], 40),
+}
+_PART_COUNTS = {33: 4, 37: 3, 40: 2}
+_START_OF_YEAR = ("begin", "begin van", "aan het begin van", "early", "start of", "the start of", "beginning of")
+_END_OF_YEAR = ("eind", "einde", "eind van", "einde van", "aan het eind van", "late", "end of", "the end of")
+_AROUND = ("omstreeks", "rond", "rondom", "circa", "ca.", "ca", "ongeveer", "around", "about", "approximately", "c.")
+_UNCERTAIN_SUFFIX = ("(onzeker)", "(uncertain)", "?")
+_UNKNOWN_WORDS = ("", "onbekend", "datum onbekend", "unknown", "date unknown")
+
+_MONTH_WORD = r"(?P<month>[a-z]+)\.?"
+_YEAR = r"(?P<year>\d{4})"
+_DAY = r"(?P<day>\d{1,2})(?:st|nd|rd|th|e)?"
+_PHRASE_FORMS = [
+    ("day", re.compile(rf"^{_DAY}[ ./-]?{_MONTH_WORD},? {_YEAR}$")),
+    ("day", re.compile(rf"^{_MONTH_WORD} {_DAY},? {_YEAR}$")),
+    ("day", re.compile(r"^(?P<day>\d{1,2})[./](?P<month>\d{1,2})[./](?P<year>\d{4})$")),
+    ("month", re.compile(rf"^{_MONTH_WORD},? {_YEAR}$")),
+    ("season", re.compile(rf"^(?:(?:in )?(?:de |het |the )?)?(?P<season>[a-z]+)(?: van| of)? {_YEAR}$")),
+    ("edge", re.compile(rf"^(?:(?:in )?(?:het |the ))?(?P<edge>[a-z .]+?) {_YEAR}$")),
+    (
+        "part",
+        re.compile(
+            rf"^(?:(?:in )?(?:het |de |the ))?(?P<ordinal>[a-z0-9]+) "
+            rf"(?P<part>[a-z-]+(?: period)?)(?: van| of)? {_YEAR}$"
+        ),
+    ),
+    ("quarter", re.compile(rf"^q(?P<ordinal>[1-4]) {_YEAR}$")),
+    ("year_range", re.compile(r"^(?P<start>\d{4}) ?- ?(?P<end>\d{4})$")),
+]
+_BETWEEN = re.compile(
+    r"^(?:tussen|between|van|from) (?P<start>.+?) (?:en|and|tot en met|t/m|tot|to|until) (?P<end>.+)$"
+)
+_DASH = re.compile(r" ?– ?| - ")
+_OPEN_START = re.compile(r"^(?:voor|before) (?P<end>.+)$")
+_OPEN_END = re.compile(r"^(?:vanaf|sinds|from|since) (?P<start>.+)$")
+
+PHRASE_EXAMPLES = gettext_lazy(
+    "Write it as, for example, 27 October 2010, October 2009, autumn 2016, end of 2010, "
+    "around December 2010, before 8 May 2019 or between autumn 2016 and 2017 (or as EDTF: 2016-23)."
+)
+
+
+class _NotAPhrase(Exception):
+    """The text is not a phrase we know; `problem` says why when we can."""
+
+    def __init__(self, problem: str | None = None):
+        super().__init__(problem)
+        self.problem = problem
+
+
+def _refusal(text: str, problem: str | None = None) -> ValidationError:
+    message = _("“%(text)s” is not a date we can read.") % {"text": text}
+    if problem:
+        message = f"{message} {problem}"
+    return ValidationError(f"{message} {PHRASE_EXAMPLES}", code="invalid_date")
+
+
+def _clean_phrase(text: str) -> str:
+    text = " ".join((text or "").split()).lower()
+    return text.replace("vóór", "voor").replace("—", "–").replace("‐", "-").rstrip(" ,.")
+
+
+def _edtf_checked(edtf: str) -> str:
+    """The EDTF text, if our parser accepts it (so a day must exist); else _NotAPhrase with its problem."""
+    try:
+        return parse_date(edtf).text
+    except ValidationError as error:
+        raise _NotAPhrase(getattr(error, "problem", None)) from None
+
+
+def _phrase_single(text: str) -> str:
+    """One date in words (no interval), with its qualifiers, as single EDTF text."""
+    qualifier = ""
+    for suffix in _UNCERTAIN_SUFFIX:
+        if text.endswith(suffix):
+            text, qualifier = text[: -len(suffix)].strip(), "?"
+            break
+    for word in _AROUND:
+        if text.startswith(word + " "):
+            text, qualifier = text[len(word) + 1 :].strip(), "%" if qualifier else "~"
+            break
+    if not text:
+        raise _NotAPhrase()
+    edtf = _phrase_core(text)
+    if qualifier:
+        if edtf[-1] in "~?%":
+            raise _NotAPhrase()
+        edtf += qualifier
+    return _edtf_checked(edtf)
+
+
+def _phrase_core(text: str) -> str:
+    try:
+        parsed = parse_date(text)
+    except ValidationError as error:
+        if re.fullmatch(r"[\d\-X~?%]+", text) and getattr(error, "problem", None):
+            raise _NotAPhrase(error.problem) from None
+    else:
+        if "/" not in parsed.text and parsed.text:
+            return parsed.text
+    for form, pattern in _PHRASE_FORMS:
+        match = pattern.match(text)
+        if not match:
+            continue
+        year = match["year"] if "year" in pattern.groupindex else ""
+        if form == "day":
+            month = _MONTHS.get(match["month"]) if not match["month"].isdigit() else int(match["month"])
+            if month is None:
+                continue
+            return f"{year}-{month:02d}-{int(match['day']):02d}"
+        if form == "month" and match["month"] in _MONTHS:
+            return f"{year}-{_MONTHS[match['month']]:02d}"
+        if form == "season" and match["season"] in _SEASONS:
+            return f"{year}-{_SEASONS[match['season']]}"
+        if form == "edge" and match["edge"] in _START_OF_YEAR:
+            return f"{year}-33"
+        if form == "edge" and match["edge"] in _END_OF_YEAR:
+            return f"{year}-36"
+        if form == "part" and match["part"] in _PARTS and match["ordinal"] in _ORDINALS:
+            first, number = _PARTS[match["part"]], _ORDINALS[match["ordinal"]]
+            if number <= _PART_COUNTS[first]:
+                return f"{year}-{first + number - 1}"
+        if form == "quarter":
+            return f"{year}-{32 + int(match['ordinal'])}"
+        if form == "year_range":
+            return f"{match['start']}/{match['end']}"
+    raise _NotAPhrase()
+
+
+def _phrase_side(text: str) -> str:
+    return "" if text.strip() in _UNKNOWN_WORDS else _phrase_single(text.strip())
+
+
+def _phrase(text: str) -> str:
+    """The EDTF text for a phrase (cleaned), or _NotAPhrase."""
+    if text in _UNKNOWN_WORDS:
+        return ""
+    match = _BETWEEN.match(text)
+    if match:
+        return f"{_phrase_single(match['start'])}/{_phrase_single(match['end'])}"
+    parts = _DASH.split(text)
+    if len(parts) == 2:
+        return f"{_phrase_side(parts[0])}/{_phrase_side(parts[1])}"
+    match = _OPEN_START.match(text)
+    if match:
+        return f"../{_phrase_single(match['end'])}"
+    match = _OPEN_END.match(text)
+    if match:
+        return f"{_phrase_single(match['start'])}/.."
+    return _phrase_single(text)
+
+
+@functools.lru_cache(maxsize=8192)
+def read_date(text: str | None) -> FuzzyDate:
+    """Read a date as people write it: EDTF, or a Dutch or English phrase.
+
+    "najaar 2016" and "autumn 2016" -> 2016-23; "eind 2010" -> 2010-36 (fourth quarter);
+    "omstreeks december 2010" -> 2010-12~; "voor 8 mei 2019" -> ../2019-05-08;
+    "tussen najaar 2016 en 2017" -> 2016-23/2017. The table is in docs/import-formats.md
+    ("Datums in woorden"). Raises one ValidationError (code "invalid_date") that says what is
+    wrong, when we can tell, and how to write it.
+    """
+    raw = (text or "").strip()
+    try:
+        return parse_date(raw)
+    except ValidationError as error:
+        edtf_problem = getattr(error, "problem", None)
+    cleaned = _clean_phrase(raw)
+    try:
+        edtf = _phrase(cleaned)
+    except _NotAPhrase as refused:
+        raise _refusal(" ".join(raw.split()), refused.problem or edtf_problem) from None
+    try:
+        return parse_date(edtf)
+    except ValidationError as error:
+        raise _refusal(" ".join(raw.split()), getattr(error, "problem", None)) from None
+
+
+def read_date_text(text: str | None) -> str:
+    """The EDTF text `read_date` stores for `text`."""
+    return read_date(text).text

@@ -120,3 +120,8 @@ def can_export(user) -> bool:
 
 def can_manage_users(user) -> bool:
     return is_administrator(user)
+
+
+def can_use_admin(user) -> bool:
+    """Staff: the accounts that reach the admin (its helpers, such as the date reading, too)."""
+    return bool(getattr(user, "is_authenticated", False) and user.is_active and user.is_staff)

@@ -61,7 +61,7 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG else [])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "portal.admin_site.PortalAdminConfig",  # django.contrib.admin with the portal's autocomplete
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -71,7 +71,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "import_export",
     "simple_history",
-    "axes",
+    "portal.apps.PortalAxesConfig",  # axes, under a Dutch name in the admin
     "csp",
     "rest_framework",
     "django_filters",
@@ -241,7 +241,7 @@ AXES_VERBOSE = False
 
 # --- Staff sign-in: OpenID Connect through the organisation, a second factor for local accounts ---
 # (accounts/; docs/security.md "Sign-in", docs/operations.md "Sign in through your organisation").
-INSTALLED_APPS += ["django_otp", "django_otp.plugins.otp_totp", "django_otp.plugins.otp_static", "accounts"]
+INSTALLED_APPS += ["django_otp", "portal.apps.PortalTotpConfig", "portal.apps.PortalStaticConfig", "accounts"]
 # After authentication: django-otp marks a session verified; ours sends a local account that has
 # not passed its second factor to that step, whatever URL it asks for (the admin included).
 MIDDLEWARE.insert(

@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from accounts import oidc as accounts_oidc
 from accounts import views as accounts_views
+from cooperation import admin_dates
 from cooperation import views as cooperation_views
 
 # Open data (API, feeds, calendars, downloads) has no language prefix.
@@ -15,6 +16,7 @@ urlpatterns += [
 
 urlpatterns += i18n_patterns(
     path("admin/audit/", cooperation_views.audit, name="audit"),
+    path("admin/date-reading/", admin_dates.date_reading, name="admin-date-reading"),
     path("admin/login/", accounts_views.admin_login, name="admin-login"),
     path("admin/logout/", accounts_oidc.logout, name="admin-logout"),
     path("admin/", admin.site.urls),

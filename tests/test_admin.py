@@ -1,9 +1,10 @@
 """The admin is good enough to enter and read the seed cases by hand."""
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 
-from cooperation.models import Event
+from cooperation.models import Event, Municipality
 
 
 @pytest.mark.parametrize("slug_fixture", ["svm", "msg"])
@@ -77,13 +78,122 @@ def test_admin_refuses_withdrawal_by_non_member_with_a_named_message(admin_clien
     assert Event.objects.count() == before
 
 
-def test_admin_refuses_an_unreadable_date(admin_client, msg, municipality):
+def test_admin_refuses_an_unreadable_date_with_one_message_once(admin_client, msg, municipality):
+    before = Event.objects.count()
     response = admin_client.post(
         reverse("admin:cooperation_event_add"),
-        event_post_data(msg, municipality("Maastricht"), kind="evaluated", date_text="najaar 2016"),
+        event_post_data(msg, municipality("Maastricht"), kind="evaluated", date_text="najaar"),
     )
     assert response.status_code == 200
-    assert "2016-23" in response.content.decode()
+    content = response.content.decode()
+    message = "“najaar” kunnen wij niet als datum lezen."
+    assert content.count(message) == 1
+    assert response.context["adminform"].form.errors["date_text"] == [
+        f"{message} Schrijf bijvoorbeeld 27 oktober 2010, oktober 2009, najaar 2016, eind 2010, omstreeks "
+        "december 2010, voor 8 mei 2019 of tussen najaar 2016 en 2017 (of in EDTF: 2016-23)."
+    ]
+    assert "Use an EDTF date" not in content and "Gebruik een EDTF-datum" not in content  # the long help is gone
+    assert "In woorden of als EDTF: 27 oktober 2010" in content
+    assert Event.objects.count() == before
+
+
+def test_admin_reads_a_phrase_back_before_saving_it(admin_client, msg, municipality):
+    """Without JavaScript: the first save shows what was read and stores nothing; saving again stores it."""
+    data = event_post_data(msg, municipality("Maastricht"), kind="evaluated", date_text="Najaar 2016")
+    response = admin_client.post(reverse("admin:cooperation_event_add"), data)
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert "Gelezen als: najaar 2016. Klopt dat?" in content
+    assert '<p class="date-reading" id="id_date_text_reading"' in content and "gelezen als: najaar 2016</p>" in content
+    assert 'name="date_text_read" value="Najaar 2016"' in content
+    assert not msg.events.filter(kind="evaluated").exists()
+
+    response = admin_client.post(reverse("admin:cooperation_event_add"), data | {"date_text_read": "Najaar 2016"})
+    assert response.status_code == 302
+    event = msg.events.get(kind="evaluated")
+    assert (event.date_text, event.date_lower.isoformat(), event.date_upper.isoformat()) == (
+        "2016-23",
+        "2016-09-01",
+        "2016-11-30",
+    )
+    response = admin_client.get(reverse("admin:cooperation_event_change", args=[event.pk]))
+    assert "gelezen als: najaar 2016</p>" in response.content.decode()
+
+
+def test_a_changed_phrase_is_read_back_again(admin_client, msg, municipality):
+    data = event_post_data(msg, municipality("Maastricht"), kind="evaluated", date_text="eind 2010")
+    response = admin_client.post(reverse("admin:cooperation_event_add"), data | {"date_text_read": "najaar 2016"})
+    assert response.status_code == 200
+    assert "Gelezen als: vierde kwartaal 2010. Klopt dat?" in response.content.decode()
+
+
+def test_edtf_and_a_dutch_day_are_stored_at_once(admin_client, msg, municipality):
+    data = event_post_data(msg, municipality("Maastricht"), kind="evaluated", date_text="2016-23")
+    assert admin_client.post(reverse("admin:cooperation_event_add"), data).status_code == 302
+    assert msg.events.get(kind="evaluated").date_text == "2016-23"
+
+
+def test_an_agreement_in_the_partnership_form_reads_a_phrase(admin_client, msg):
+    agreement = msg.agreements.first()
+    response = admin_client.get(reverse("admin:cooperation_agreement_change", args=[agreement.pk]))
+    form = response.context["adminform"].form
+    data = {name: form[name].value() or "" for name in form.fields if name not in ("date_text",)}
+    data |= {"date_text": "omstreeks december 2010", "date_text_read": "omstreeks december 2010"}
+    response = admin_client.post(reverse("admin:cooperation_agreement_change", args=[agreement.pk]), data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    agreement.refresh_from_db()
+    assert agreement.date_text == "2010-12~"
+
+
+def test_the_date_reading_endpoint_is_for_staff_only(viewer_client, admin_client):
+    url = reverse("admin-date-reading") + "?text=najaar+2016"
+    assert Client().get(url).status_code == 403  # anonymous
+    assert viewer_client.get(url).status_code == 403  # an account without staff status
+    response = admin_client.get(url)
+    assert response.status_code == 200
+    assert response.json() == {"ok": True, "edtf": "2016-23", "reading": "gelezen als: najaar 2016"}
+    answer = admin_client.get(reverse("admin-date-reading") + "?text=najaar").json()
+    assert answer["ok"] is False and answer["error"].startswith("“najaar” kunnen wij niet als datum lezen.")
+    assert admin_client.post(url).status_code == 405
+
+
+def test_the_municipality_autocomplete_lists_current_ones_first_and_former_ones_as_such(
+    admin_client, django_assert_num_queries
+):
+    url = reverse("admin:autocomplete")
+    params = {"app_label": "cooperation", "model_name": "event", "field_name": "municipalities"}
+    admin_client.get(url, params | {"term": "x"})  # the session and user, once
+    with django_assert_num_queries(4):  # session, user, the page and its count: successors are joined
+        results = admin_client.get(url, params | {"term": "geleen"}).json()["results"]
+    assert [row["text"] for row in results] == [
+        "Sittard-Geleen",
+        "Geleen (tot 2001, nu Sittard-Geleen)",
+        "Munstergeleen (tot 1982, nu Sittard-Geleen)",
+    ]
+    with django_assert_num_queries(4):
+        results = admin_client.get(url, params | {"term": "rijswijk"}).json()["results"]
+    assert [row["text"] for row in results][:2] == ["Rijswijk", "Rijswijk (NB) (tot 1973, nu Altena)"]
+
+
+def test_a_chosen_former_municipality_reads_as_in_the_autocomplete(admin_client, msg):
+    geleen = Municipality.objects.get(name="Geleen")
+    data = event_post_data(msg, geleen, kind="evaluated", date_text="najaar")  # refused: the form comes back
+    response = admin_client.post(reverse("admin:cooperation_event_add"), data)
+    assert response.status_code == 200
+    assert (
+        f'<option value="{geleen.pk}" selected>Geleen (tot 2001, nu Sittard-Geleen)</option>'
+        in response.content.decode()
+    )
+
+
+def test_the_admin_speaks_dutch_including_other_apps_and_the_javascript_catalog(admin_client):
+    content = admin_client.get(reverse("admin:index")).content.decode()
+    for dutch in ["Inlogpogingen", "Mislukte inlogpogingen", "Tweestapsverificatie: reservecodes", "Modelnaam"]:
+        assert dutch in content
+    for english in ["Access attempts", "Access failures", "Otp_Totp", "Model name"]:
+        assert english not in content
+    catalog = admin_client.get("/admin/jsi18n/").content.decode()
+    assert "Kies %s door ze te selecteren" in catalog
 
 
 def test_admin_records_an_event_and_rebuilds_the_memberships(admin_client, msg, municipality):

@@ -7,7 +7,7 @@ from django.utils import translation
 from edtf import parse_edtf
 from edtf.parser.edtf_exceptions import EDTFParseException
 
-from cooperation.dates import Precision, iso_datetime_attr, parse_date, render_date
+from cooperation.dates import Precision, iso_datetime_attr, parse_date, read_date, render_date
 
 D = datetime.date
 
@@ -357,3 +357,127 @@ def test_every_accepted_form_saved_on_an_event_renders_on_every_output(client, s
     files = build_files("https://portal.example")
     assert json.loads(files["popolo.json"][0])["organizations"]
     assert b"2001-29" in files["events.csv"][0] and b"1985-04-XX" in files["events.csv"][0]
+
+
+# --- Dates as people write them (read_date; docs/import-formats.md, "Datums in woorden") ---
+
+PHRASES = [
+    # Dutch
+    ("27 oktober 2010", "2010-10-27"),
+    ("27-10-2010", "2010-10-27"),
+    ("27/10/2010", "2010-10-27"),
+    ("oktober 2009", "2009-10"),
+    ("okt. 2009", "2009-10"),
+    ("najaar 2016", "2016-23"),
+    ("herfst 2016", "2016-23"),
+    ("voorjaar 2016", "2016-21"),
+    ("lente 2016", "2016-21"),
+    ("zomer 2016", "2016-22"),
+    ("winter 2016", "2016-24"),
+    ("eind 2010", "2010-36"),
+    ("einde 2010", "2010-36"),
+    ("begin 2019", "2019-33"),
+    ("eerste kwartaal 2019", "2019-33"),
+    ("tweede helft 2019", "2019-41"),
+    ("omstreeks december 2010", "2010-12~"),
+    ("rond 2017", "2017~"),
+    ("2017", "2017"),
+    ("2019 (onzeker)", "2019?"),
+    ("omstreeks 2019 (onzeker)", "2019%"),
+    ("voor 8 mei 2019", "../2019-05-08"),
+    ("vóór 8 mei 2019", "../2019-05-08"),
+    ("vanaf september 2016", "2016-09/.."),
+    ("tussen najaar 2016 en 2017", "2016-23/2017"),
+    ("van 2016 tot 2018", "2016/2018"),
+    ("najaar 2016 – 2017", "2016-23/2017"),
+    ("2016-2017", "2016/2017"),
+    ("september 2016 – onbekend", "2016-09/"),
+    ("datum onbekend", ""),
+    # English
+    ("27 October 2010", "2010-10-27"),
+    ("October 27, 2010", "2010-10-27"),
+    ("1st May 2019", "2019-05-01"),
+    ("October 2009", "2009-10"),
+    ("autumn 2016", "2016-23"),
+    ("fall 2016", "2016-23"),
+    ("late 2010", "2010-36"),
+    ("end of 2010", "2010-36"),
+    ("early 2019", "2019-33"),
+    ("Q2 2019", "2019-34"),
+    ("around December 2010", "2010-12~"),
+    ("before 8 May 2019", "../2019-05-08"),
+    ("from September 2016", "2016-09/.."),
+    ("between autumn 2016 and 2017", "2016-23/2017"),
+    # case and spaces
+    ("  NAJAAR   2016 ", "2016-23"),
+    ("Tussen  Najaar 2016  EN 2017", "2016-23/2017"),
+    # EDTF as it always was
+    ("2016-23", "2016-23"),
+    ("2010-12~", "2010-12~"),
+    ("2004-06-XX/2004-07-03", "2004-06-XX/2004-07-03"),
+]
+
+
+@pytest.mark.parametrize("text, edtf", PHRASES)
+def test_dates_as_people_write_them_are_stored_as_edtf(text, edtf):
+    assert read_date(text).text == edtf
+    assert read_date(text) == parse_date(edtf)
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "2010-10-27",
+        "2009-10",
+        "2016-21",
+        "2016-22",
+        "2016-23",
+        "2016-24",
+        "2010-12~",
+        "2019?",
+        "2019%",
+        "2017",
+        "2001-33",
+        "2001-36",
+        "2001-37",
+        "2001-39",
+        "2001-40",
+        "2001-41",
+        "../2019-05-08",
+        "2016-09/..",
+        "2016-09/",
+        "2016-23/2017",
+        "",
+    ],
+)
+@pytest.mark.parametrize("language", ["nl", "en"])
+def test_what_the_portal_writes_in_words_reads_back_as_the_same_date(code, language):
+    assert read_date(render_date(code, language)).text == code
+
+
+@pytest.mark.parametrize(
+    "text, problem",
+    [
+        ("najaar", None),
+        ("blabla", None),
+        ("31 februari 2010", "Die dag bestaat niet."),
+        ("31-02-2010", "Die dag bestaat niet."),
+        ("2010-13", "Controleer of de maand en de dag bestaan."),
+        ("tussen 2018 en 2017", "Het begin ligt na het einde."),
+        ("2010-10-27T10:00", "Laat het tijdstip weg"),
+        ("eind oktober 2010", None),
+        ("vijfde kwartaal 2010", None),
+        ("omstreeks 2010-12~", None),
+    ],
+)
+def test_a_refused_phrase_gets_one_short_dutch_message(text, problem):
+    with translation.override("nl"), pytest.raises(ValidationError) as caught:
+        read_date(text)
+    assert caught.value.code == "invalid_date"
+    assert len(caught.value.messages) == 1
+    message = caught.value.messages[0]
+    assert message.startswith(f"“{text}” kunnen wij niet als datum lezen.")
+    assert "Schrijf bijvoorbeeld 27 oktober 2010" in message and "tussen najaar 2016 en 2017" in message
+    if problem:
+        assert problem in message
+    assert len(message) < 300

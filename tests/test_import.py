@@ -212,7 +212,7 @@ def test_every_rule_violation_names_its_row_and_column(importer, example):
     found = {(row, column): message for row, column, message in problems(report)}
     assert set(found) == {(3, "municipalities"), (4, "date"), (5, "municipalities"), (6, "date")}
     assert "Onbekende CBS-code “GM9999”" in found[3, "municipalities"]
-    assert "“1 september 2020” kunnen wij niet als datum lezen" in found[4, "date"]
+    assert "“31 september 2020” kunnen wij niet als datum lezen. Die dag bestaat niet." in found[4, "date"]
     assert "'s-Hertogenbosch is op mei 2021 geen lid van Voorbeeld" in found[5, "municipalities"]
     assert "Bolsward bestond tot en met 31 december 2010 (opgegaan in Súdwest-Fryslân)" in found[6, "date"]
     assert table_counts() == before
@@ -637,3 +637,36 @@ def test_an_import_that_makes_an_event_public_notifies_new_followers_once(import
     assert importer("events", csv_bytes("events", [{**public, "title": "Derde titel"}])).ok
     (notification,) = Notification.objects.all()
     assert notification.recipient == follower and notification.event.uid == uid
+
+
+def test_dates_in_words_import_as_edtf(importer, example):
+    """The date column reads what people write (dates.read_date), in Dutch and English; a source date too."""
+    rows = [
+        event_row(
+            kind="signed",
+            date="27 oktober 2010",
+            municipalities="GM0072",
+            source_url="https://example.org/besluit",
+            source_title="Besluit",
+            source_date="27 oktober 2010",
+        ),
+        event_row(kind="evaluated", date="Najaar 2016", municipalities="GM0072"),
+        event_row(kind="amended", date="tussen najaar 2016 en 2017", municipalities="GM0072"),
+        event_row(kind="tender_launched", date="late 2018", municipalities="GM0072", status="planned"),
+    ]
+    report = importer("events", csv_bytes("events", rows, delimiter=";"))
+    assert report.ok, report.problems
+    stored = dict(example.events.values_list("kind", "date_text"))
+    assert stored == {
+        "signed": "2010-10-27",
+        "evaluated": "2016-23",
+        "amended": "2016-23/2017",
+        "tender_launched": "2018-36",
+    }
+    assert Source.objects.get(url="https://example.org/besluit").published_on.isoformat() == "2010-10-27"
+
+
+def test_a_date_in_words_that_cannot_be_read_gets_one_message(importer, example):
+    report = importer("events", csv_bytes("events", [event_row(kind="signed", date="najaar", municipalities="GM0072")]))
+    assert [(p.row, p.column) for p in report.problems] == [(2, "date")]
+    assert report.problems[0].message.startswith("“najaar” kunnen wij niet als datum lezen. Schrijf bijvoorbeeld")

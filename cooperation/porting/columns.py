@@ -75,7 +75,8 @@ def closest(value: str, candidates: dict[str, str], limit: int = 3) -> list[str]
 
 
 def parse_day(value: str) -> datetime.date | None:
-    """An ISO day (2024-01-31) or a Dutch one (31-01-2024); empty is None; raises ValueError."""
+    """An ISO day (2024-01-31), a Dutch one (31-01-2024) or one in words (31 januari 2024,
+    31 January 2024: `dates.read_date`); empty is None; raises ValueError."""
     value = (value or "").strip()
     if not value:
         return None
@@ -85,9 +86,16 @@ def parse_day(value: str) -> datetime.date | None:
             return datetime.date(int(match[3]), int(match[2]), int(match[1]))
         return datetime.date.fromisoformat(value)
     except ValueError:
-        raise ValueError(
-            _("“%(value)s” is not a day; write it as 2024-01-31 or 31-01-2024.") % {"value": value}
-        ) from None
+        pass
+    try:
+        parsed = dates.read_date(value)
+    except ValidationError:
+        parsed = None
+    if parsed is not None and parsed.precision == dates.Precision.DAY and parsed.text[-1].isdigit():
+        return parsed.lower
+    raise ValueError(
+        _("“%(value)s” is not a day; write it as 2024-01-31, 31-01-2024 or 31 January 2024.") % {"value": value}
+    )
 
 
 def parse_amount(value: str) -> Decimal | None:
@@ -208,11 +216,12 @@ class AmountWidget(TextWidget):
 
 
 class EdtfWidget(TextWidget):
-    """An EDTF date (or a Dutch dd-mm-jjjj day), normalised; the parse is cached in `dates`."""
+    """An EDTF date or one in words ("najaar 2016", "27 oktober 2010": `dates.read_date`), stored as
+    EDTF; the EDTF parse is cached in `dates`, phrases are read only when the text is not EDTF."""
 
     def clean(self, value, row=None, **kwargs):
         try:
-            return dates.parse_date(value).text
+            return dates.read_date(value).text
         except ValidationError as error:
             raise ValueError(" ".join(error.messages)) from None
 
