@@ -21,6 +21,7 @@ from import_export import widgets
 
 from .. import dates, timeline
 from ..models import CBS_CODE_PATTERN, Municipality, Partnership, Pillar
+from .vocabulary import normalise, vocabulary
 
 # 1.1: the optional column source_kind in the events format; a file of version 1 imports unchanged.
 FORMAT_VERSION = "1.1"
@@ -168,26 +169,25 @@ class TextWidget(widgets.Widget):
 
 
 class ChoiceWidget(TextWidget):
-    """A code from a fixed vocabulary; empty gives the default (or is an error without one)."""
+    """A coded column: its code, its Dutch or English label or a common variant (see `vocabulary`);
+    empty gives the default (or is an error without one)."""
 
-    def __init__(self, choices, default: str | None = None, blank: bool = False):
-        self.codes = [code for code, _label in choices.choices]
-        self.by_lower = {code.lower(): code for code in self.codes}
+    def __init__(self, column: str, default: str | None = None, blank: bool = False):
+        self.column = column
         self.default = default
         self.blank = blank
 
     def clean(self, value, row=None, **kwargs):
-        if not value:
+        words = vocabulary(self.column)
+        if not value or not value.strip():
             if self.default is not None:
                 return self.default
             if self.blank:
                 return ""
-            raise ValueError(_("Empty; give one of: %(codes)s.") % {"codes": ", ".join(self.codes)})
-        code = self.by_lower.get(value.strip().lower())
+            raise ValueError(_("Empty; give one of: %(codes)s.") % {"codes": words.described()})
+        code = words.code(value)
         if code is None:
-            raise ValueError(
-                _("Unknown code “%(value)s”; use one of: %(codes)s.") % {"value": value, "codes": ", ".join(self.codes)}
-            )
+            raise words.unknown(value.strip())
         return code
 
 
@@ -276,6 +276,7 @@ class Lookups:
         self.codes = {m.pk: m.cbs_code for m in municipalities}
         self.partnerships = {p.slug: p for p in Partnership.objects.only("pk", "slug", "name", "visibility")}
         self.pillars = {p.code: p for p in Pillar.objects.all()}
+        self.pillar_names = {normalise(name): p.code for p in self.pillars.values() for name in (p.name_nl, p.name_en)}
         self._refs: dict[int, timeline.MunicipalityRef] | None = None
 
     def find(self, name: str, value: str):
@@ -301,12 +302,10 @@ class Lookups:
                 message += " " + _("Did you mean %(slugs)s?") % {"slugs": quoted(suggestions)}
             raise ValueError(message)
         if name == "pillar":
-            if value.lower() in self.pillars:
-                return self.pillars[value.lower()]
-            raise ValueError(
-                _("Unknown pillar “%(value)s”; use one of: %(codes)s.")
-                % {"value": value, "codes": ", ".join(self.pillars)}
-            )
+            code = vocabulary("pillar").code(value) or self.pillar_names.get(normalise(value))
+            if code in self.pillars:
+                return self.pillars[code]
+            raise vocabulary("pillar").unknown(value)
         raise LookupError(name)
 
     def municipality_ref(self, pk: int) -> timeline.MunicipalityRef:
