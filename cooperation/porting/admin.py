@@ -167,7 +167,12 @@ class ImportExportAdminMixin:
                 ),
             )
         else:
-            messages.info(request, _("Nothing to import: every row is unchanged."))
+            messages.info(
+                request,
+                _("Nothing to import: every row is unchanged or a duplicate.")
+                if job.duplicates
+                else _("Nothing to import: every row is unchanged."),
+            )
         return HttpResponseRedirect(changelist_url)
 
 

@@ -307,6 +307,8 @@ class RegisterResource(resources.ModelResource):
             return
         if row_result.import_type == RowResult.IMPORT_TYPE_NEW:
             self.counts["new"] += 1
+            if self.duplicate_note:  # imported all the same
+                self.counts["duplicates"] += 1
             self._preview(kwargs, "new", row, ())
         else:
             self.counts["updated"] += 1

@@ -62,7 +62,14 @@ def summary(job: ImportJob) -> str:
         ngettext("%(count)s to update", "%(count)s to update", job.updated) % {"count": job.updated},
         ngettext("%(count)s unchanged", "%(count)s unchanged", job.unchanged) % {"count": job.unchanged},
     ]
-    if job.duplicates:
+    if job.duplicates and job.import_duplicates and not job.dry_run:
+        parts.append(
+            ngettext(
+                "of which %(count)s duplicate (imported)", "of which %(count)s duplicates (imported)", job.duplicates
+            )
+            % {"count": job.duplicates}
+        )
+    elif job.duplicates:
         parts.append(
             ngettext("%(count)s duplicate (skipped)", "%(count)s duplicates (skipped)", job.duplicates)
             % {"count": job.duplicates}
