@@ -32,7 +32,8 @@ from .. import permissions, services
 from ..history import record_bulk
 from ..models import ImportBatch
 from .bulk import ensure_baseline
-from .columns import PREVIEW_ROWS, Lookups
+from .columns import PREVIEW_ROWS, ChoiceWidget, Lookups
+from .vocabulary import vocabulary
 
 
 class PreviewRowResult(RowResult):
@@ -139,6 +140,8 @@ class RegisterResource(resources.ModelResource):
         for field in self.fields.values():
             if hasattr(field.widget, "resource"):
                 field.widget.resource = self
+            if isinstance(field.widget, ChoiceWidget):
+                field.widget.words = vocabulary(field.widget.column)
         self.is_administrator = permissions.is_administrator(self.user)
         self.load_existing(dataset)
 

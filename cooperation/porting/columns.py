@@ -176,9 +176,11 @@ class ChoiceWidget(TextWidget):
         self.column = column
         self.default = default
         self.blank = blank
+        self.words = None  # the running import's vocabulary (RegisterResource.before_import)
 
     def clean(self, value, row=None, **kwargs):
-        words = vocabulary(self.column)
+        # Looking the vocabulary up per cell asks for the active language each time (a thread-local).
+        words = self.words if self.words is not None else vocabulary(self.column)
         if not value or not value.strip():
             if self.default is not None:
                 return self.default
@@ -276,6 +278,7 @@ class Lookups:
         self.codes = {m.pk: m.cbs_code for m in municipalities}
         self.partnerships = {p.slug: p for p in Partnership.objects.only("pk", "slug", "name", "visibility")}
         self.pillars = {p.code: p for p in Pillar.objects.all()}
+        self.pillar_words = vocabulary("pillar")
         self.pillar_names = {normalise(name): p.code for p in self.pillars.values() for name in (p.name_nl, p.name_en)}
         self._refs: dict[int, timeline.MunicipalityRef] | None = None
 
@@ -302,10 +305,10 @@ class Lookups:
                 message += " " + _("Did you mean %(slugs)s?") % {"slugs": quoted(suggestions)}
             raise ValueError(message)
         if name == "pillar":
-            code = vocabulary("pillar").code(value) or self.pillar_names.get(normalise(value))
+            code = self.pillar_words.code(value) or self.pillar_names.get(normalise(value))
             if code in self.pillars:
                 return self.pillars[code]
-            raise vocabulary("pillar").unknown(value)
+            raise self.pillar_words.unknown(value)
         raise LookupError(name)
 
     def municipality_ref(self, pk: int) -> timeline.MunicipalityRef:

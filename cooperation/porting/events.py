@@ -178,6 +178,8 @@ class EventResource(RegisterResource):
         self.new_sources: dict[tuple, tuple[SourceSpec, int]] = {}
         self.sources_written: set[tuple] = set()
         self.editable = self.editable_ids()
+        self.source_kinds = vocabulary("source_kind")
+        self.kinds = vocabulary("kind")
         self.load_before(dataset)
 
     def find_existing(self, row):
@@ -242,11 +244,9 @@ class EventResource(RegisterResource):
                 continue
             kind = ""
             if value["source_kind"]:
-                kind = vocabulary("source_kind").code(value["source_kind"])
+                kind = self.source_kinds.code(value["source_kind"])
                 if kind is None:
-                    errors.setdefault("source_kind", []).append(
-                        str(vocabulary("source_kind").unknown(value["source_kind"]))
-                    )
+                    errors.setdefault("source_kind", []).append(str(self.source_kinds.unknown(value["source_kind"])))
                     continue
             for column, limit in (("source_url", 500), ("source_title", 300)):
                 if len(value[column]) > limit:
@@ -495,7 +495,7 @@ class EventResource(RegisterResource):
         partnership = self.lookups.partnerships.get((row.get("partnership") or "").strip())
         if partnership is None:
             return
-        kind = vocabulary("kind").code(row.get("kind") or "")
+        kind = self.kinds.code(row.get("kind") or "")
         codes = split_list((row.get("municipalities") or "").upper())
         pks = {self.lookups.municipalities[code].pk for code in codes if code in self.lookups.municipalities}
         self.rejected_rows[partnership.pk].append((number, kind, pks))
