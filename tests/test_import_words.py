@@ -324,13 +324,17 @@ def test_the_preview_is_paged_without_javascript(admin_client, example):
     assert "page_obj" not in admin_client.get(url, {"job": job}).context
 
 
-def test_a_finished_job_links_to_its_partnerships_its_import_and_its_undo(admin_client, example):
+def test_a_finished_job_links_to_its_partnerships_its_import_and_its_undo(
+    admin_client, example, django_assert_num_queries
+):
     url = reverse("admin:cooperation_event_import")
     with (DATA / "events.csv").open("rb") as upload:
         job = admin_client.post(url, {"file": upload}).context["job_id"]
-    admin_client.post(url, {"job": job, "confirm": "1"})
+    done = admin_client.post(url, {"job": job, "confirm": "1"}, follow=True)
+    assert reverse("cooperation:import-job", args=[job]) in done.content.decode()  # the message links the job
     batch = ImportBatch.objects.get(pk=ImportJob.objects.get(pk=job).batch_id)
-    response = admin_client.get(reverse("cooperation:import-job", args=[job]))
+    with django_assert_num_queries(5):  # session, user, stale check, the job, the partnerships it changed
+        response = admin_client.get(reverse("cooperation:import-job", args=[job]))
     content = response.content.decode()
     assert reverse("admin:cooperation_importbatch_change", args=[batch.pk]) in content
     assert reverse("admin:cooperation_importbatch_undo", args=[batch.pk]) in content

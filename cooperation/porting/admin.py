@@ -159,9 +159,11 @@ class ImportExportAdminMixin:
             messages.success(
                 request,
                 format_html(
-                    '{} <a href="{}">{}</a>',
+                    '{} <a href="{}">{}</a> · <a href="{}">{}</a>',
                     _("Imported %(file)s: %(new)s new, %(updated)s updated, %(unchanged)s unchanged.")
                     % {"file": job.filename, "new": job.new, "updated": job.updated, "unchanged": job.unchanged},
+                    job.get_absolute_url(),
+                    _("The partnerships it changed"),
                     batch_url,
                     _("See or undo this import"),
                 ),

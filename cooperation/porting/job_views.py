@@ -49,7 +49,8 @@ def _running(job: ImportJob) -> bool:
 
 @login_required
 def import_job(request, pk: int):
-    """3 queries (+ session, user, groups): stale check, the job, nothing else."""
+    """2 queries (+ session, user): stale check, the job (its problems and first rows are in it);
+    a finished import adds one, the partnerships it changed (porting.preview)."""
     job = _get_job(request, pk)
     context = {
         "job": job,
