@@ -419,3 +419,23 @@ def test_xlsx_export_sets_column_widths(admin_client, importer, example):
     assert sheet["C2"].value == "ondertekend"
     assert re.fullmatch(r"[0-9a-f-]{36}", sheet["A2"].value)
     assert export.column_widths(["a"], [["x" * 500]]) == [60]
+
+
+def test_the_job_page_groups_a_large_files_problems_and_offers_a_new_upload(admin_client, admin_user):
+    problem = {"column": "legal_form", "message": "Onbekende waarde “x”."}
+    job = ImportJob.objects.create(
+        user=admin_user,
+        kind="partnerships",
+        data=b"",
+        filename="groot.csv",
+        status=ImportJob.Status.PREVIEWED,
+        total_rows=4000,
+        problems=[{"row": row, **problem} for row in range(4, 3961)]
+        + [{"row": 2, "column": "slug", "message": "Leeg."}],
+    )
+    content = admin_client.get(reverse("cooperation:import-job", args=[job.pk])).content.decode()
+    assert "Dit bestand heeft 3958 problemen" in content
+    assert "<td>rijen 4–3960</td>" in content and "<td>rij 2</td>" in content
+    assert content.count("Onbekende waarde “x”.") == 1
+    assert f'href="{reverse("admin:cooperation_partnership_import")}"' in content
+    assert 'name="confirm"' not in content

@@ -59,6 +59,7 @@ def import_job(request, pk: int):
         "refresh_seconds": REFRESH_SECONDS,
     }
     if job.status in (ImportJob.Status.PREVIEWED, ImportJob.Status.DONE):
+        context["upload_url"] = reverse(f"admin:cooperation_{CHANGELISTS[job.kind]}_import")
         context.update(
             preview_context(
                 job,
