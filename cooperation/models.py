@@ -1199,6 +1199,8 @@ class ImportJob(models.Model):
     new = models.PositiveIntegerField(_("new"), default=0)
     updated = models.PositiveIntegerField(_("updated"), default=0)
     unchanged = models.PositiveIntegerField(_("unchanged"), default=0)
+    duplicates = models.PositiveIntegerField(_("duplicates"), default=0)
+    import_duplicates = models.BooleanField(_("import duplicates"), default=False)
     problems = models.JSONField(_("problems"), default=list, blank=True)
     preview = models.JSONField(_("preview of the first rows"), default=list, blank=True)
     error = models.TextField(_("error"), blank=True)

@@ -73,4 +73,6 @@ def test_an_unknown_source_kind_is_refused_in_dutch(admin_user, example):
     writer.writerow(row)
     report = run_import(kind="events", data=out.getvalue().encode(), filename="x.csv", user=admin_user, dry_run=True)
     assert [problem.column for problem in report.problems][:1] == ["source_kind"]
-    assert "Onbekende soort bron “krantje”" in report.problems[0].message
+    assert "Onbekende waarde “krantje”; gebruik een code of de omschrijving: press_release (persbericht)" in (
+        report.problems[0].message
+    )

@@ -13,6 +13,8 @@ from __future__ import annotations
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ERROR_FLAG, PAGE_VAR
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -27,10 +29,8 @@ from .. import permissions
 from ..models import ImportBatch, ImportJob
 from . import export, jobs
 from .columns import COLUMNS
+from .preview import preview_context
 from .undo import UNDO_MODELS, describe, import_undo, import_undo_conflicts
-
-PREVIEW_SHOWN = 200
-PROBLEMS_SHOWN = 500
 
 
 class ImportForm(forms.Form):
@@ -72,12 +72,7 @@ class ImportExportAdminMixin:
             "can_import": self.import_kind and permissions.can_import(request.user),
             "can_export": self.import_kind and permissions.can_export(request.user),
             "import_url": reverse(f"admin:{prefix}_import") if self.import_kind else "",
-            "export_urls": [
-                (file_format.upper(), reverse(f"admin:{prefix}_export", args=[file_format]))
-                for file_format in export.FORMATS
-            ]
-            if self.import_kind
-            else [],
+            "export_urls": export_links(prefix, request.GET) if self.import_kind else [],
         }
         return super().changelist_view(request, extra_context)
 
@@ -96,12 +91,21 @@ class ImportExportAdminMixin:
         return actions
 
     def export_view(self, request, file_format: str):
-        """Everything the user can see in this list, in the import format."""
+        """The rows the list shows, with its search and filters (its query string), in the import
+        format; `labels=1` writes the labels of coded columns instead of their codes."""
         if file_format not in export.FORMATS or not self.import_kind:
             raise PermissionDenied
         if not permissions.can_export(request.user):
             raise PermissionDenied
-        return export_response(self.import_kind, file_format, self.get_queryset(request))
+        params = request.GET.copy()
+        labels = params.pop(LABELS_PARAM, ["0"])[-1] == "1"
+        request.GET = params  # the list's own parameters, as ChangeList reads them
+        try:
+            queryset = self.get_changelist_instance(request).queryset
+        except IncorrectLookupParameters:
+            changelist = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist")
+            return HttpResponseRedirect(f"{changelist}?{ERROR_FLAG}=1")
+        return export_response(self.import_kind, file_format, queryset, labels=labels)
 
     # Import ------------------------------------------------------------------------
 
@@ -127,7 +131,16 @@ class ImportExportAdminMixin:
                 job = jobs.job_start(user=request.user, kind=kind, data=upload.read(), filename=upload.name)
                 if job.status != ImportJob.Status.PREVIEWED:
                     return HttpResponseRedirect(job.get_absolute_url())  # in the worker, or failed
-                context.update(report_context(job))
+                context.update(report_context(job, request, context["changelist_url"]))
+        elif request.GET.get("job"):
+            # Another page of a preview's rows (links carry the job, so paging works without JavaScript).
+            job = (
+                ImportJob.objects.defer("data")
+                .filter(pk=_int(request.GET["job"]), kind=kind, user=request.user, status=ImportJob.Status.PREVIEWED)
+                .first()
+            )
+            if job is not None:
+                context.update(report_context(job, request, context["changelist_url"]))
         context["form"] = form
         return TemplateResponse(request, "admin/cooperation/import.html", context)
 
@@ -136,7 +149,8 @@ class ImportExportAdminMixin:
         if job is None or job.user_id != request.user.pk:
             messages.error(request, _("The uploaded file is no longer available; upload it again."))
             return HttpResponseRedirect(request.path)
-        if not jobs.job_confirm(job=job) or job.status != ImportJob.Status.DONE:
+        import_duplicates = request.POST.get("duplicates") == "import"
+        if not jobs.job_confirm(job=job, import_duplicates=import_duplicates) or job.status != ImportJob.Status.DONE:
             # Confirmed before (a double click, another tab), running in the worker, or failed:
             # the job's page shows how it went.
             return HttpResponseRedirect(job.get_absolute_url())
@@ -145,15 +159,22 @@ class ImportExportAdminMixin:
             messages.success(
                 request,
                 format_html(
-                    '{} <a href="{}">{}</a>',
+                    '{} <a href="{}">{}</a> · <a href="{}">{}</a>',
                     _("Imported %(file)s: %(new)s new, %(updated)s updated, %(unchanged)s unchanged.")
                     % {"file": job.filename, "new": job.new, "updated": job.updated, "unchanged": job.unchanged},
+                    job.get_absolute_url(),
+                    _("The partnerships it changed"),
                     batch_url,
                     _("See or undo this import"),
                 ),
             )
         else:
-            messages.info(request, _("Nothing to import: every row is unchanged."))
+            messages.info(
+                request,
+                _("Nothing to import: every row is unchanged or a duplicate.")
+                if job.duplicates
+                else _("Nothing to import: every row is unchanged."),
+            )
         return HttpResponseRedirect(changelist_url)
 
 
@@ -164,20 +185,40 @@ def _int(value) -> int | None:
         return None
 
 
-def report_context(job: ImportJob) -> dict:
-    """The preview of a job for the import page (the same template as before jobs held it)."""
+def report_context(job: ImportJob, request, changelist_url: str) -> dict:
+    """The preview of a job on the import page (templates/cooperation/_import_report.html)."""
+    context = preview_context(job, page=request.GET.get("page"), cancel_url=changelist_url, confirm_url=request.path)
     return {
         "report": job,
-        "job_id": job.pk if job.ok else None,
-        "problems": job.problems[:PROBLEMS_SHOWN],
-        "more_problems": max(len(job.problems) - PROBLEMS_SHOWN, 0),
-        "preview_rows": job.preview[:PREVIEW_SHOWN],
-        "more_rows": max(job.total_rows - min(len(job.preview), PREVIEW_SHOWN), 0),
+        "job_id": job.pk if context["can_confirm"] else None,
+        "page_query": f"job={job.pk}",
+        **context,
     }
 
 
-def export_response(kind: str, file_format: str, queryset) -> HttpResponse:
-    data = export.export_file(kind=kind, file_format=file_format, queryset=queryset)
+LABELS_PARAM = "labels"
+
+
+def export_links(prefix: str, query) -> list[tuple[str, str]]:
+    """The list's export links, carrying its search and filters: codes in every format, and labels
+    in the formats people open in a spreadsheet."""
+    params = query.copy()
+    for name in (PAGE_VAR, ERROR_FLAG, LABELS_PARAM):
+        params.pop(name, None)
+    links = []
+    for file_format in export.FORMATS:
+        url = reverse(f"admin:{prefix}_export", args=[file_format])
+        links.append((file_format.upper(), f"{url}?{params.urlencode()}" if params else url))
+    for file_format in ("csv", "xlsx"):
+        url = reverse(f"admin:{prefix}_export", args=[file_format])
+        labelled = params.copy()
+        labelled[LABELS_PARAM] = "1"
+        links.append((_("%(format)s with labels") % {"format": file_format.upper()}, f"{url}?{labelled.urlencode()}"))
+    return links
+
+
+def export_response(kind: str, file_format: str, queryset, labels: bool = False) -> HttpResponse:
+    data = export.export_file(kind=kind, file_format=file_format, queryset=queryset, labels=labels)
     response = HttpResponse(data, content_type=export.CONTENT_TYPES[file_format])
     response["Content-Disposition"] = f'attachment; filename="{export.export_filename(kind, file_format)}"'
     return response

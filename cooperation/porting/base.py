@@ -32,7 +32,8 @@ from .. import permissions, services
 from ..history import record_bulk
 from ..models import ImportBatch
 from .bulk import ensure_baseline
-from .columns import PREVIEW_ROWS, Lookups
+from .columns import PREVIEW_ROWS, ChoiceWidget, Lookups
+from .vocabulary import vocabulary
 
 
 class PreviewRowResult(RowResult):
@@ -93,16 +94,18 @@ class RegisterResource(resources.ModelResource):
         instance_loader_class = KeyLoader
         chunk_size = 2000
 
-    def __init__(self, *, user=None, filename: str = "", sha256: str = "", progress=None):
+    def __init__(self, *, user=None, filename: str = "", sha256: str = "", progress=None, duplicates: str = "skip"):
         super().__init__()
         self.user = user
+        self.duplicates = duplicates  # rows that repeat a stored event or an earlier row: "skip" or "import"
+        self.duplicate_note = ""  # set by skip_row when the current row is such a duplicate
         self.filename = filename
         self.sha256 = sha256
         self.progress = progress
         self.problems: list[tuple[int | None, str, str]] = []
         self.plans: list[RowPlan] = []
-        self.previews: list[tuple[int, str, str, str, tuple[str, ...]]] = []
-        self.counts = {"new": 0, "updated": 0, "unchanged": 0, "rows": 0}
+        self.previews: list[tuple[int, str, str, str, tuple[str, ...], str, str]] = []
+        self.counts = {"new": 0, "updated": 0, "unchanged": 0, "duplicates": 0, "rows": 0}
         self.keys_seen: dict[str, int] = {}
         self.batch: ImportBatch | None = None
         self.total = 0
@@ -137,6 +140,8 @@ class RegisterResource(resources.ModelResource):
         for field in self.fields.values():
             if hasattr(field.widget, "resource"):
                 field.widget.resource = self
+            if isinstance(field.widget, ChoiceWidget):
+                field.widget.words = vocabulary(field.widget.column)
         self.is_administrator = permissions.is_administrator(self.user)
         self.load_existing(dataset)
 
@@ -169,6 +174,7 @@ class RegisterResource(resources.ModelResource):
 
     def import_row(self, row, instance_loader, **kwargs):
         self.current_row = self.row_number(kwargs)
+        self.duplicate_note = ""
         if not any(row.values()):
             result = self.get_row_result_class()()
             result.import_type = RowResult.IMPORT_TYPE_SKIP
@@ -187,7 +193,12 @@ class RegisterResource(resources.ModelResource):
                     self.problems.append((number, column, message))
         for error in result.errors:
             self.problems.append((number, "", str(error.error)))
+        if result.validation_error is not None or result.errors:
+            self.rejected(row, number)
         return result
+
+    def rejected(self, row, number: int) -> None:
+        """A row with a problem of its own: remembered, so that problems it causes say so."""
 
     def import_instance(self, instance, row, **kwargs):
         """Reads every column into the instance; errors are collected per column.
@@ -290,12 +301,17 @@ class RegisterResource(resources.ModelResource):
 
     def after_import_row(self, row, row_result, **kwargs):
         if row_result.import_type not in (RowResult.IMPORT_TYPE_NEW, RowResult.IMPORT_TYPE_UPDATE):
-            if row_result.import_type == RowResult.IMPORT_TYPE_SKIP:
+            if row_result.import_type == RowResult.IMPORT_TYPE_SKIP and self.duplicate_note:
+                self.counts["duplicates"] += 1
+                self._preview(kwargs, "duplicate", row, ())
+            elif row_result.import_type == RowResult.IMPORT_TYPE_SKIP:
                 self.counts["unchanged"] += 1
                 self._preview(kwargs, "unchanged", row, ())
             return
         if row_result.import_type == RowResult.IMPORT_TYPE_NEW:
             self.counts["new"] += 1
+            if self.duplicate_note:  # imported all the same
+                self.counts["duplicates"] += 1
             self._preview(kwargs, "new", row, ())
         else:
             self.counts["updated"] += 1
@@ -304,11 +320,24 @@ class RegisterResource(resources.ModelResource):
     def _preview(self, kwargs, action: str, row, changes) -> None:
         if len(self.previews) < PREVIEW_ROWS:
             self.previews.append(
-                (self.row_number(kwargs), action, row.get(self.key_column, ""), self.label(row), changes)
+                (
+                    self.row_number(kwargs),
+                    action,
+                    row.get(self.key_column, ""),
+                    self.label(row),
+                    changes,
+                    self.detail(row),
+                    self.duplicate_note,
+                )
             )
 
     def label(self, row) -> str:
+        """What the preview calls a row: its name or title."""
         return row.get("name", "")
+
+    def detail(self, row) -> str:
+        """What the preview adds to the label (an event's date in words and partnership)."""
+        return ""
 
     # import-export calls these when a batch is full and after the last row. All of it happens in
     # run_import()'s transaction, which is rolled back when any row or rule has a problem.

@@ -21,6 +21,7 @@ from import_export import widgets
 
 from .. import dates, timeline
 from ..models import CBS_CODE_PATTERN, Municipality, Partnership, Pillar
+from .vocabulary import normalise, vocabulary
 
 # 1.1: the optional column source_kind in the events format; a file of version 1 imports unchanged.
 FORMAT_VERSION = "1.1"
@@ -176,26 +177,27 @@ class TextWidget(widgets.Widget):
 
 
 class ChoiceWidget(TextWidget):
-    """A code from a fixed vocabulary; empty gives the default (or is an error without one)."""
+    """A coded column: its code, its Dutch or English label or a common variant (see `vocabulary`);
+    empty gives the default (or is an error without one)."""
 
-    def __init__(self, choices, default: str | None = None, blank: bool = False):
-        self.codes = [code for code, _label in choices.choices]
-        self.by_lower = {code.lower(): code for code in self.codes}
+    def __init__(self, column: str, default: str | None = None, blank: bool = False):
+        self.column = column
         self.default = default
         self.blank = blank
+        self.words = None  # the running import's vocabulary (RegisterResource.before_import)
 
     def clean(self, value, row=None, **kwargs):
-        if not value:
+        # Looking the vocabulary up per cell asks for the active language each time (a thread-local).
+        words = self.words if self.words is not None else vocabulary(self.column)
+        if not value or not value.strip():
             if self.default is not None:
                 return self.default
             if self.blank:
                 return ""
-            raise ValueError(_("Empty; give one of: %(codes)s.") % {"codes": ", ".join(self.codes)})
-        code = self.by_lower.get(value.strip().lower())
+            raise ValueError(_("Empty; give one of: %(codes)s.") % {"codes": words.described()})
+        code = words.code(value)
         if code is None:
-            raise ValueError(
-                _("Unknown code “%(value)s”; use one of: %(codes)s.") % {"value": value, "codes": ", ".join(self.codes)}
-            )
+            raise words.unknown(value.strip())
         return code
 
 
@@ -285,6 +287,8 @@ class Lookups:
         self.codes = {m.pk: m.cbs_code for m in municipalities}
         self.partnerships = {p.slug: p for p in Partnership.objects.only("pk", "slug", "name", "visibility")}
         self.pillars = {p.code: p for p in Pillar.objects.all()}
+        self.pillar_words = vocabulary("pillar")
+        self.pillar_names = {normalise(name): p.code for p in self.pillars.values() for name in (p.name_nl, p.name_en)}
         self._refs: dict[int, timeline.MunicipalityRef] | None = None
 
     def find(self, name: str, value: str):
@@ -310,12 +314,10 @@ class Lookups:
                 message += " " + _("Did you mean %(slugs)s?") % {"slugs": quoted(suggestions)}
             raise ValueError(message)
         if name == "pillar":
-            if value.lower() in self.pillars:
-                return self.pillars[value.lower()]
-            raise ValueError(
-                _("Unknown pillar “%(value)s”; use one of: %(codes)s.")
-                % {"value": value, "codes": ", ".join(self.pillars)}
-            )
+            code = self.pillar_words.code(value) or self.pillar_names.get(normalise(value))
+            if code in self.pillars:
+                return self.pillars[code]
+            raise self.pillar_words.unknown(value)
         raise LookupError(name)
 
     def municipality_ref(self, pk: int) -> timeline.MunicipalityRef:

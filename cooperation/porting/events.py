@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from import_export import fields
 
 from .. import dates, permissions, timeline
@@ -30,7 +31,9 @@ from .columns import (
     is_web_address,
     new_instance,
     parse_day,
+    split_list,
 )
+from .vocabulary import vocabulary
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,22 @@ class SourceSpec:
     @property
     def key(self) -> tuple:
         return ("url", self.url) if self.url else ("text", self.title, self.publisher, self.author, self.published_on)
+
+
+# The column of each part of a source, in the order of the format.
+SOURCE_PARTS = (
+    ("source_url", "url"),
+    ("source_title", "title"),
+    ("source_publisher", "publisher"),
+    ("source_author", "author"),
+    ("source_date", "published_on"),
+    ("source_kind", "kind"),
+)
+
+
+def differing_columns(one: SourceSpec, other: SourceSpec) -> list[str]:
+    """The source columns in which two descriptions of one source differ (at least one)."""
+    return [column for column, part in SOURCE_PARTS if getattr(one, part) != getattr(other, part)] or ["source_title"]
 
 
 def source_spec(source: Source) -> SourceSpec:
@@ -64,10 +83,10 @@ class EventResource(RegisterResource):
         column_name="partnership",
         widget=LookupForeignKeyWidget(Partnership, "slug", "partnership"),
     )
-    kind = fields.Field(attribute="kind", column_name="kind", widget=ChoiceWidget(Event.Kind))
+    kind = fields.Field(attribute="kind", column_name="kind", widget=ChoiceWidget("kind"))
     date = fields.Field(attribute="date_text", column_name="date", widget=EdtfWidget())
     status = fields.Field(
-        attribute="status", column_name="status", widget=ChoiceWidget(Event.Status, default=Event.Status.HAPPENED)
+        attribute="status", column_name="status", widget=ChoiceWidget("status", default=Event.Status.HAPPENED)
     )
     municipalities = fields.Field(
         attribute="municipalities",
@@ -80,7 +99,7 @@ class EventResource(RegisterResource):
         attribute="pillar", column_name="pillar", widget=LookupForeignKeyWidget(Pillar, "code", "pillar")
     )
     decided_by = fields.Field(
-        attribute="decided_by", column_name="decided_by", widget=ChoiceWidget(Event.DecidedBy, blank=True)
+        attribute="decided_by", column_name="decided_by", widget=ChoiceWidget("decided_by", blank=True)
     )
     reason = fields.Field(attribute="reason", column_name="reason", widget=TextWidget())
     cost_eur = fields.Field(attribute="cost_eur", column_name="cost_eur", widget=AmountWidget())
@@ -92,7 +111,7 @@ class EventResource(RegisterResource):
     source_date = fields.Field(column_name="source_date", dehydrate_method="sources_column")
     source_kind = fields.Field(column_name="source_kind", dehydrate_method="sources_column")
     visibility = fields.Field(
-        attribute="visibility", column_name="visibility", widget=ChoiceWidget(Visibility, default=Visibility.PUBLIC)
+        attribute="visibility", column_name="visibility", widget=ChoiceWidget("visibility", default=Visibility.PUBLIC)
     )
 
     class Meta(RegisterResource.Meta):
@@ -159,6 +178,8 @@ class EventResource(RegisterResource):
         self.new_sources: dict[tuple, tuple[SourceSpec, int]] = {}
         self.sources_written: set[tuple] = set()
         self.editable = self.editable_ids()
+        self.source_kinds = vocabulary("source_kind")
+        self.kinds = vocabulary("kind")
         self.load_before(dataset)
 
     def find_existing(self, row):
@@ -221,13 +242,12 @@ class EventResource(RegisterResource):
             if not value["source_title"]:
                 errors.setdefault("source_title", []).append(_("Every source needs a title."))
                 continue
-            kind = value["source_kind"].lower()
-            if kind and kind not in Source.Kind.values:
-                errors.setdefault("source_kind", []).append(
-                    _("Unknown source kind “%(value)s”; use one of: %(kinds)s.")
-                    % {"value": value["source_kind"], "kinds": ", ".join(Source.Kind.values)}
-                )
-                continue
+            kind = ""
+            if value["source_kind"]:
+                kind = self.source_kinds.code(value["source_kind"])
+                if kind is None:
+                    errors.setdefault("source_kind", []).append(str(self.source_kinds.unknown(value["source_kind"])))
+                    continue
             for column, limit in (("source_url", 500), ("source_title", 300)):
                 if len(value[column]) > limit:
                     errors.setdefault(column, []).append(_("Longer than %(limit)s characters.") % {"limit": limit})
@@ -300,13 +320,14 @@ class EventResource(RegisterResource):
             seen = self.new_sources.get(spec.key)
             stored = self.sources_by_key.get(spec.key)
             if seen is not None and seen[0] != spec:
-                errors.setdefault("source_title", []).append(
-                    _("The source %(source)s is described differently in row %(row)s.")
-                    % {"source": spec.url or spec.title, "row": seen[1]}
+                differs = differing_columns(seen[0], spec)
+                errors.setdefault(differs[0], []).append(
+                    _("The source %(source)s is described differently in row %(row)s (%(columns)s).")
+                    % {"source": spec.url or spec.title, "row": seen[1], "columns": ", ".join(differs)}
                 )
             elif seen is None and (stored is None or source_spec(stored) != spec):
                 if stored is not None and not self.may_change_source(stored):
-                    errors.setdefault("source_title", []).append(
+                    errors.setdefault(differing_columns(source_spec(stored), spec)[0], []).append(
                         _(
                             "The source %(source)s is also cited by events outside your municipalities, so only "
                             "an administrator can change its description. Describe it as it is, or cite a new "
@@ -327,7 +348,48 @@ class EventResource(RegisterResource):
         return answers[source.pk]
 
     def label(self, row) -> str:
-        return " · ".join(part for part in (row.get("partnership"), row.get("kind"), row.get("date")) if part)
+        title = (row.get("title") or "").strip()
+        if title:
+            return title
+        kind = vocabulary("kind").code(row.get("kind") or "")
+        return vocabulary("kind").label(kind).capitalize() if kind else ""
+
+    def detail(self, row) -> str:
+        partnership = self.lookups.partnerships.get((row.get("partnership") or "").strip())
+        when = dates.render_date(row.get("date"))
+        return " · ".join(part for part in (when, partnership.name if partnership else "") if part)
+
+    # Duplicates: a new row without uid that repeats a stored event or an earlier row ----------
+
+    def duplicate_key(self, partnership_id, kind, date_text, municipality_ids) -> tuple:
+        return (partnership_id, kind, date_text, frozenset(municipality_ids))
+
+    def skip_row(self, instance, original, row, import_validation_errors=None):
+        if import_validation_errors or instance._original is not None or (row.get("uid") or "").strip():
+            return super().skip_row(instance, original, row, import_validation_errors)
+        # Checked now: only a valid row can be a skipped duplicate (import-export validates after this).
+        self.validate_instance(instance, import_validation_errors)
+        instance._validated = True
+        key = self.duplicate_key(
+            instance.partnership_id,
+            instance.kind,
+            instance.date_text,
+            [m.pk for m in instance._m2m["municipalities"]],
+        )
+        first = self.file_keys.setdefault(key, self.current_row)
+        if first != self.current_row:
+            self.duplicate_note = _("The same as row %(row)s.") % {"row": first}
+        elif key in self.stored_keys:
+            self.duplicate_note = _("The same as the recorded event “%(title)s”.") % {
+                "title": self.stored_keys[key] or vocabulary("kind").label(instance.kind)
+            }
+        else:
+            return False
+        return self.duplicates != "import"
+
+    def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
+        if not getattr(instance, "_validated", False):
+            super().validate_instance(instance, import_validation_errors, validate_unique)
 
     def save_instance(self, instance, is_create, row, **kwargs):
         super().save_instance(instance, is_create, row, **kwargs)
@@ -345,6 +407,7 @@ class EventResource(RegisterResource):
     def load_before(self, dataset) -> None:
         """The stored events of every partnership the file may touch, as they are before the import."""
         self.row_facts: dict[int, list] = defaultdict(list)
+        self.rejected_rows: dict[int, list[tuple[int, str | None, set[int]]]] = defaultdict(list)
         self.row_of: dict[object, int] = {}
         self.changed_pks: set[int] = set()
         self.moved_from: set[int] = set()
@@ -355,6 +418,8 @@ class EventResource(RegisterResource):
         }
         ids |= {event.partnership_id for event in self.existing.values()}
         self.before_facts: dict[int, list] = defaultdict(list)
+        self.stored_keys: dict[tuple, str] = {}  # (partnership, kind, date, municipalities) -> title
+        self.file_keys: dict[tuple, int] = {}  # the same of the new rows without uid -> first row
         stored = list(
             Event.objects.filter(partnership_id__in=ids).values_list(
                 "pk",
@@ -367,10 +432,12 @@ class EventResource(RegisterResource):
                 "date_precision",
                 "role",
                 "created_at",
+                "title",
             )
         )
         links = m2m_ids(Event.municipalities.through, "event_id", "municipality_id", [values[0] for values in stored])
-        for pk, partnership_id, kind, status, text, lower, upper, precision, role, created in stored:
+        for pk, partnership_id, kind, status, text, lower, upper, precision, role, created, title in stored:
+            self.stored_keys.setdefault(self.duplicate_key(partnership_id, kind, text, links.get(pk, [])), title)
             self.before_facts[partnership_id].append(
                 timeline.EventFacts(
                     key=pk,
@@ -395,11 +462,22 @@ class EventResource(RegisterResource):
             after += self.row_facts.get(partnership_id, [])
             violations = timeline.check_rules(after, names[partnership_id])
             known = None
+            facts_of = {facts.key: facts for facts in self.row_facts.get(partnership_id, [])}
             for violation in violations:
                 if violation.event_key in self.row_of:
-                    self.problems.append(
-                        (self.row_of[violation.event_key], RULE_COLUMNS[violation.code], violation.message)
-                    )
+                    row = self.row_of[violation.event_key]
+                    causes = self.caused_by(partnership_id, violation.code, facts_of.get(violation.event_key), row)
+                    message = violation.message
+                    if causes:
+                        rows = ", ".join(str(cause) for cause in causes)
+                        message = ngettext(
+                            "Follows from row %(rows)s: that row is rejected, and this row needs the signing, "
+                            "joining or exit it records. Correct row %(rows)s first.",
+                            "Follows from rows %(rows)s: those rows are rejected, and this row needs the signing, "
+                            "joining or exit they record. Correct rows %(rows)s first.",
+                            len(causes),
+                        ) % {"rows": rows}
+                    self.problems.append((row, RULE_COLUMNS[violation.code], message))
                     continue
                 if known is None:
                     known = {(v.event_key, v.message) for v in timeline.check_rules(before, names[partnership_id])}
@@ -412,6 +490,33 @@ class EventResource(RegisterResource):
                             % {"message": violation.message},
                         )
                     )
+
+    def rejected(self, row, number: int) -> None:
+        partnership = self.lookups.partnerships.get((row.get("partnership") or "").strip())
+        if partnership is None:
+            return
+        kind = self.kinds.code(row.get("kind") or "")
+        codes = split_list((row.get("municipalities") or "").upper())
+        pks = {self.lookups.municipalities[code].pk for code in codes if code in self.lookups.municipalities}
+        self.rejected_rows[partnership.pk].append((number, kind, pks))
+
+    def caused_by(self, partnership_id: int, code: str, facts, row: int) -> list[int]:
+        """The rejected rows of this partnership that would have given what a rule found missing:
+        a signing or joining (not_a_member), an exit (disentanglement_without_exit)."""
+        needed = {
+            "not_a_member": timeline.START_KINDS,
+            "disentanglement_without_exit": timeline.WITHDRAWAL_KINDS | timeline.TERMINATION_KINDS,
+        }.get(code)
+        if needed is None or facts is None:
+            return []
+        wanted = {ref.pk for ref in facts.municipalities}
+        return [
+            number
+            for number, kind, pks in self.rejected_rows.get(partnership_id, [])
+            if number != row
+            and (kind is None or kind in needed)
+            and (pks & wanted or kind in timeline.TERMINATION_KINDS)
+        ]
 
     def facts(self, event, municipality_ids, date, row=None) -> timeline.EventFacts:
         return timeline.EventFacts(

@@ -19,8 +19,10 @@ from django.utils import timezone
 from .columns import COLUMNS, FORMAT_VERSION
 from .files import is_formula_like
 from .importer import KINDS, RESOURCES
+from .vocabulary import labelled
 
 FORMATS = ("csv", "xlsx", "json")
+XLSX_MIN_WIDTH, XLSX_MAX_WIDTH = 8, 60
 CONTENT_TYPES = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -40,16 +42,21 @@ def export_dataset(kind: str, queryset):
     return RESOURCES[kind]().export(queryset)
 
 
-def export_file(*, kind: str, file_format: str = "csv", queryset=None) -> bytes:
+def export_file(*, kind: str, file_format: str = "csv", queryset=None, labels: bool = False) -> bytes:
     """The rows of `kind` (all, or those of `queryset`) as a file in the import format.
 
-    The same data gives the same CSV and JSON bytes.
+    The same data gives the same CSV and JSON bytes. With `labels`, coded columns carry their
+    labels in the active language instead of their codes ("gemeenteraad" for `council`), as a
+    person reads them; an import accepts those too (porting.vocabulary).
     """
     if kind not in KINDS or file_format not in FORMATS:
         raise ValueError(f"Unknown export {kind!r} as {file_format!r}.")
     resource = RESOURCES[kind]()
-    dataset = resource.export(export_queryset(kind, queryset))
-    return write_table(file_format=file_format, headers=list(COLUMNS[kind]), rows=dataset, title=kind)
+    headers = list(COLUMNS[kind])
+    rows = resource.export(export_queryset(kind, queryset))
+    if labels:
+        rows = [[labelled(column, value) for column, value in zip(headers, row, strict=True)] for row in rows]
+    return write_table(file_format=file_format, headers=headers, rows=rows, title=kind)
 
 
 def write_table(*, file_format: str, headers: Sequence[str], rows: Iterable[Sequence], title: str) -> bytes:
@@ -75,13 +82,29 @@ def neutralise(value) -> str:
     return f"'{text}" if is_formula_like(text) else text
 
 
+def column_widths(headers: Sequence[str], rows: Sequence[Sequence]) -> list[float]:
+    """A width per column (in characters) that fits its name and its longest line, within 8–60."""
+    widths = [len(str(header)) for header in headers]
+    for row in rows:
+        for index, value in enumerate(row):
+            if value:
+                longest = max(len(line) for line in str(value).split("\n"))
+                if longest > widths[index]:
+                    widths[index] = longest
+    return [min(max(width + 2, XLSX_MIN_WIDTH), XLSX_MAX_WIDTH) for width in widths]
+
+
 def _xlsx_bytes(title: str, headers: Sequence[str], rows) -> bytes:
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
 
+    rows = rows if isinstance(rows, list) else list(rows)
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title=title)
+    for index, width in enumerate(column_widths(headers, rows), start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = width
     bold = Font(bold=True)
     header_cells = []
     for header in headers:

@@ -48,6 +48,8 @@ class RowPreview:
     key: str
     label: str
     changes: tuple[str, ...] = ()
+    detail: str = ""  # e.g. an event's date in words and its partnership
+    note: str = ""  # e.g. which stored event or earlier row this row repeats
 
 
 @dataclass
@@ -62,6 +64,7 @@ class ImportReport:
     rows: list[RowPreview] = field(default_factory=list)  # the first rows, for the preview
     batch_id: int | None = None  # the ImportBatch of an import that was written
     filename: str = ""
+    duplicates: int = 0  # rows that repeat a stored event or an earlier row (skipped, or imported as new)
 
     @property
     def ok(self) -> bool:
@@ -117,6 +120,7 @@ def run_import(
     user,
     dry_run: bool,
     progress: Callable[[int, int], None] | None = None,
+    duplicates: str = "skip",
 ) -> ImportReport:
     """Import a file of `kind`: everything or, when any row has a problem, nothing.
 
@@ -124,7 +128,9 @@ def run_import(
     only change the partnerships of their municipalities; municipalities and new
     partnerships are for administrators. An import that writes is one
     `ImportBatch`, its id in `report.batch_id`. `progress(done_rows, total_rows)`
-    is called every thousand rows and at the end.
+    is called every thousand rows and at the end. A new event without uid that repeats a stored
+    event or an earlier row (same partnership, kind, date and municipalities) is skipped, or with
+    `duplicates="import"` imported all the same; the report counts them in `duplicates`.
     """
     if kind not in KINDS:
         raise ValueError(f"Unknown import kind {kind!r}; one of {', '.join(KINDS)}.")
@@ -147,7 +153,13 @@ def run_import(
     report.problems = check_columns(kind, dataset.headers)
     if report.problems:
         return report
-    resource = RESOURCES[kind](user=user, filename=filename, sha256=hashlib.sha256(data).hexdigest(), progress=progress)
+    resource = RESOURCES[kind](
+        user=user,
+        filename=filename,
+        sha256=hashlib.sha256(data).hexdigest(),
+        progress=progress,
+        duplicates=duplicates,
+    )
     try:
         with transaction.atomic():
             result = resource.import_data(dataset, dry_run=dry_run, use_transactions=True, raise_errors=False)
@@ -178,7 +190,10 @@ def run_import(
         counts["updated"],
         counts["unchanged"],
     )
-    report.rows = [RowPreview(*preview) for preview in resource.previews]
+    report.duplicates = counts["duplicates"]
+    # A row with a problem (one the rules found after reading it, too) is listed as a problem only.
+    rejected = {problem.row for problem in report.problems}
+    report.rows = [RowPreview(*preview) for preview in resource.previews if preview[0] not in rejected]
     if report.ok and not dry_run and resource.batch is not None:
         report.batch_id = resource.batch.pk
     return report

@@ -7,14 +7,17 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from .. import permissions
 from ..models import ImportJob
 from . import jobs
+from .preview import preview_context
 
 REFRESH_SECONDS = 2
+CHANGELISTS = {"municipalities": "municipality", "partnerships": "partnership", "events": "event"}
 
 
 def _get_job(request, pk: int) -> ImportJob:
@@ -46,7 +49,8 @@ def _running(job: ImportJob) -> bool:
 
 @login_required
 def import_job(request, pk: int):
-    """3 queries (+ session, user, groups): stale check, the job, nothing else."""
+    """2 queries (+ session, user): stale check, the job (its problems and first rows are in it);
+    a finished import adds one, the partnerships it changed (porting.preview)."""
     job = _get_job(request, pk)
     context = {
         "job": job,
@@ -54,6 +58,16 @@ def import_job(request, pk: int):
         "running": _running(job),
         "refresh_seconds": REFRESH_SECONDS,
     }
+    if job.status in (ImportJob.Status.PREVIEWED, ImportJob.Status.DONE):
+        context["upload_url"] = reverse(f"admin:cooperation_{CHANGELISTS[job.kind]}_import")
+        context.update(
+            preview_context(
+                job,
+                page=request.GET.get("page"),
+                cancel_url=reverse(f"admin:cooperation_{CHANGELISTS[job.kind]}_changelist"),
+                confirm_url=reverse("cooperation:import-job-confirm", args=[job.pk]),
+            )
+        )
     return render(request, "cooperation/import_job.html", context)
 
 
@@ -76,7 +90,7 @@ def import_job_status(request, pk: int):
 @require_POST
 def import_job_confirm(request, pk: int):
     job = _get_job(request, pk)
-    jobs.job_confirm(job=job)
+    jobs.job_confirm(job=job, import_duplicates=request.POST.get("duplicates") == "import")
     return redirect(job)
 
 

@@ -75,8 +75,10 @@ def job_create(*, user, kind: str, data: bytes, filename: str, total_rows: int =
     return job
 
 
-def job_confirm(*, job: ImportJob) -> bool:
+def job_confirm(*, job: ImportJob, import_duplicates: bool = False) -> bool:
     """Claim a cleanly previewed job for its import, then run it (small) or queue it (large).
+    Rows the preview found to repeat a stored event or an earlier row are skipped, unless
+    `import_duplicates`.
 
     The claim is one UPDATE of the job row, committed before the import starts: of two
     confirms, however close, one claims and the other gets False (and shows the job, whose
@@ -85,7 +87,14 @@ def job_confirm(*, job: ImportJob) -> bool:
     with transaction.atomic():
         claimed = ImportJob.objects.filter(
             pk=job.pk, status=ImportJob.Status.PREVIEWED, confirmed=False, problems=[]
-        ).update(confirmed=True, status=ImportJob.Status.QUEUED, processed_rows=0, finished_at=None, attempts=0)
+        ).update(
+            confirmed=True,
+            import_duplicates=import_duplicates,
+            status=ImportJob.Status.QUEUED,
+            processed_rows=0,
+            finished_at=None,
+            attempts=0,
+        )
         if claimed and is_large(job.total_rows):
             transaction.on_commit(lambda: _enqueue(job.pk), robust=True)
     if claimed and not is_large(job.total_rows):
@@ -228,6 +237,7 @@ def run(job_id: int, *, in_worker: bool = False) -> str:
             user=job.user,
             dry_run=not job.confirmed,
             progress=writer.report,
+            duplicates="import" if job.confirmed and job.import_duplicates else "skip",
         )
     except Exception as error:
         writer.stop()
@@ -253,10 +263,19 @@ def report_fields(report: ImportReport) -> dict:
         "new": report.new,
         "updated": report.updated,
         "unchanged": report.unchanged,
+        "duplicates": report.duplicates,
         "batch_id": report.batch_id,
         "problems": [{"row": p.row, "column": p.column, "message": str(p.message)} for p in report.problems],
         "preview": [
-            {"row": r.row, "action": r.action, "key": r.key, "label": r.label, "changes": list(r.changes)}
+            {
+                "row": r.row,
+                "action": r.action,
+                "key": r.key,
+                "label": r.label,
+                "changes": list(r.changes),
+                "detail": r.detail,
+                "note": r.note,
+            }
             for r in report.rows
         ],
     }

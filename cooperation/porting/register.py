@@ -8,7 +8,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from import_export import fields
 
-from ..models import Membership, Municipality, Partnership, Pillar, Province, Visibility
+from ..models import Membership, Municipality, Partnership, Pillar, Visibility
 from .base import RegisterResource
 from .bulk import replace_m2m
 from .columns import (
@@ -32,7 +32,7 @@ class MunicipalityResource(RegisterResource):
 
     cbs_code = fields.Field(attribute="cbs_code", column_name="cbs_code", widget=TextWidget())
     name = fields.Field(attribute="name", column_name="name", widget=TextWidget())
-    province = fields.Field(attribute="province", column_name="province", widget=ChoiceWidget(Province, blank=True))
+    province = fields.Field(attribute="province", column_name="province", widget=ChoiceWidget("province", blank=True))
     existed_from = fields.Field(attribute="existed_from", column_name="existed_from", widget=DayWidget())
     existed_until = fields.Field(attribute="existed_until", column_name="existed_until", widget=DayWidget())
     merged_into = fields.Field(attribute="merged_into_code", column_name="merged_into", widget=TextWidget())
@@ -163,14 +163,14 @@ class PartnershipResource(RegisterResource):
     legal_form = fields.Field(
         attribute="legal_form",
         column_name="legal_form",
-        widget=ChoiceWidget(Partnership.LegalForm, default=Partnership.LegalForm.COVENANT),
+        widget=ChoiceWidget("legal_form", default=Partnership.LegalForm.COVENANT),
     )
     pillars = fields.Field(
         attribute="pillars", column_name="pillars", widget=LookupManyToManyWidget(Pillar, "code", "pillar")
     )
     summary = fields.Field(attribute="summary", column_name="summary", widget=TextWidget())
     visibility = fields.Field(
-        attribute="visibility", column_name="visibility", widget=ChoiceWidget(Visibility, default=Visibility.PUBLIC)
+        attribute="visibility", column_name="visibility", widget=ChoiceWidget("visibility", default=Visibility.PUBLIC)
     )
     last_verified = fields.Field(attribute="last_verified", column_name="last_verified", widget=DayWidget())
 
