@@ -553,6 +553,7 @@ class EventAdmin(ServiceWritesMixin, RegisterAdminMixin, PartnershipScopeMixin, 
 
 @admin.register(Agreement)
 class AgreementAdmin(ServiceWritesMixin, RegisterAdminMixin, PartnershipScopeMixin, GuardedHistoryAdmin):
+    import_kind = "agreements"
     list_display = ["title", "partnership", "kind", "date_text", "term_end"]
     list_filter = ["kind"]
     search_fields = ["title", "partnership__name"]

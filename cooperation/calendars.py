@@ -1,6 +1,6 @@
 """iCalendar feeds (RFC 5545) per partnership and per municipality.
 
-A calendar holds the planned events the requester may see and the end dates of agreements.
+A calendar holds the planned events and the end dates of the agreements the requester may see.
 Every entry is an all-day event: a day for an exact date, the whole range for a vague one
 ("end of 2010", "autumn 2016", "2017"), then marked approximate with the date in words in the
 summary and the description. An open start ("../2026-06-30", before 30 June 2026) spans from
@@ -174,14 +174,16 @@ def _planned(request):
     )
 
 
-def _agreements(**filters):
-    """Agreements with an end date, each with `changed_at`: its last recorded change (history),
-    else its partnership's; a stable DTSTAMP without an extra query."""
+def _agreements(request, **filters):
+    """The agreements with an end date that the requester may see (internal ones for staff only),
+    each with `changed_at`: its last recorded change (history), else its partnership's; a stable
+    DTSTAMP without an extra query."""
     last_change = (
         Agreement.history.model.objects.filter(id=OuterRef("pk")).order_by("-history_date").values("history_date")[:1]
     )
     return (
-        Agreement.objects.filter(term_end__isnull=False, **filters)
+        Agreement.objects.for_audience(can_view_internal(request.user))
+        .filter(term_end__isnull=False, **filters)
         .annotate(changed_at=Coalesce(Subquery(last_change), "partnership__updated_at"))
         .select_related("partnership")
         .order_by("term_end", "pk")
@@ -192,7 +194,7 @@ def partnership_calendar(request, slug: str):
     """Planned events and agreement end dates of one partnership."""
     partnership = get_object_or_404(Partnership.objects.for_audience(can_view_internal(request.user)), slug=slug)
     events = _planned(request).filter(partnership=partnership)
-    agreements = _agreements(partnership=partnership)
+    agreements = _agreements(request, partnership=partnership)
     return _response(request, partnership.name, events, agreements)
 
 
@@ -201,9 +203,10 @@ def municipality_calendar(request, cbs_code: str):
     municipality = get_object_or_404(Municipality, cbs_code=cbs_code.upper())
     events = _planned(request).filter(municipalities=municipality)
     agreements = _agreements(
+        request,
         partnership__in=Partnership.objects.for_audience(can_view_internal(request.user)).with_member(
             municipality=municipality
-        )
+        ),
     )
     name = _("Municipality of %(name)s") % {"name": municipality.name}
     return _response(request, name, events, agreements)

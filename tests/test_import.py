@@ -195,8 +195,8 @@ def test_encodings_and_separators_as_excel_writes_them(importer, example, encodi
 def test_read_dataset_recognises_the_format_by_its_content():
     for name in ["events.csv", "events.xlsx", "events.json", "events-semicolon.csv"]:
         dataset = files.read_dataset(data=data_file(name), filename="upload.bin")
-        # The example files are of format version 1: without the optional source_kind.
-        assert dataset.headers == [column for column in COLUMNS["events"] if column != "source_kind"], name
+        # The example files are of format version 1: without the optional source_kind and agreement_uid.
+        assert dataset.headers == [c for c in COLUMNS["events"] if c not in ("source_kind", "agreement_uid")], name
         assert len(dataset) == 6
         assert dataset[1][dataset.headers.index("municipalities")] == "GM0080"
     with pytest.raises(files.ImportFileError):
