@@ -261,7 +261,9 @@ def test_an_editor_imports_agreements_only_for_partnerships_of_their_municipalit
 # --- One change set, undone -------------------------------------------------------------------
 
 
-def test_an_agreements_import_is_one_change_set_that_can_be_undone(admin_user, svm):
+def test_an_agreements_import_is_one_change_set_that_can_be_undone(
+    admin_user, svm, derived_matches_a_fresh_derivation
+):
     agreement = Agreement.objects.get(partnership=svm)
     [row] = csv_rows(export.export_file(kind="agreements", queryset=Agreement.objects.filter(pk=agreement.pk)))
     rows = [
@@ -275,10 +277,12 @@ def test_an_agreements_import_is_one_change_set_that_can_be_undone(admin_user, s
     assert Agreement.history.filter(history_change_reason=batch.change_reason).count() == 2
     agreement.refresh_from_db()
     assert (agreement.term_end, agreement.term_note) == (datetime.date(2019, 12, 31), "opgezegd per eind 2019")
+    derived_matches_a_fresh_derivation()
     assert import_undo(batch=batch, user=admin_user) == {"deleted": 1, "restored": 1}
     agreement.refresh_from_db()
     assert (agreement.term_end, agreement.term_note) == (None, "")
     assert not Agreement.objects.filter(title="Ontvlechtingsafspraken").exists()
+    derived_matches_a_fresh_derivation()
 
 
 # --- The command and the admin ----------------------------------------------------------------

@@ -2,9 +2,10 @@
 
 An agreement belongs to a partnership (import partnerships first); events cite it by its uid
 (the events column `agreement_uid`, so import agreements before events). Rows are checked like
-events (codes, dates, lengths, permissions, all or nothing) and written one by one through
-`services.agreement_save`, which validates each again; agreements are few, and its rebuild of
-the partnership is the one every other agreement write makes.
+events (codes, dates, lengths, permissions, all or nothing) and written through
+`services.agreements_save`, which validates each again as `agreement_save` does and ends in one
+rebuild of the partnerships they touched. Agreements are few: they are saved one by one, with
+their history as simple-history records it, not in bulk.
 """
 
 from __future__ import annotations
@@ -184,12 +185,10 @@ class AgreementResource(RegisterResource):
         self.baseline(Agreement, updated, now)
         user = self.history_user()
         for plan in plans:
-            agreement = plan.instance
-            # The history record of this save is part of the import's change set (undo finds it).
-            agreement._change_reason = self.batch.change_reason
-            agreement._history_user = user
-            services.agreement_save(agreement=agreement)
-            self.touched.add(agreement.partnership_id)
+            # The history record of each save is part of the import's change set (undo finds it).
+            plan.instance._change_reason = self.batch.change_reason
+            plan.instance._history_user = user
+        services.agreements_save(agreements=[plan.instance for plan in plans])
 
     def finish(self) -> None:
-        """Every `agreement_save` rebuilt its partnership (and the one it left) already."""
+        """`services.agreements_save` rebuilt the partnerships the agreements are in, and left."""
