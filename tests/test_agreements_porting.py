@@ -10,6 +10,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from openpyxl import load_workbook
 
@@ -261,9 +262,7 @@ def test_an_editor_imports_agreements_only_for_partnerships_of_their_municipalit
 # --- One change set, undone -------------------------------------------------------------------
 
 
-def test_an_agreements_import_is_one_change_set_that_can_be_undone(
-    admin_user, svm, derived_matches_a_fresh_derivation
-):
+def test_an_agreements_import_is_one_change_set_that_can_be_undone(admin_user, svm, derived_matches_a_fresh_derivation):
     agreement = Agreement.objects.get(partnership=svm)
     [row] = csv_rows(export.export_file(kind="agreements", queryset=Agreement.objects.filter(pk=agreement.pk)))
     rows = [
@@ -283,6 +282,18 @@ def test_an_agreements_import_is_one_change_set_that_can_be_undone(
     assert (agreement.term_end, agreement.term_note) == (None, "")
     assert not Agreement.objects.filter(title="Ontvlechtingsafspraken").exists()
     derived_matches_a_fresh_derivation()
+
+
+def test_an_import_of_agreements_that_events_cite_since_is_not_undone(admin_user, svm):
+    row = {"partnership": svm.slug, "kind": "other", "title": "Addendum ontvlechting", "date": "2019"}
+    report = run("agreements", csv_bytes("agreements", [row]), admin_user)
+    assert report.ok, report.problems
+    created = Agreement.objects.get(title="Addendum ontvlechting")
+    assert Event.objects.filter(pk=svm.events.first().pk).update(agreement=created) == 1
+    with pytest.raises(ValidationError) as refused:
+        import_undo(batch=ImportBatch.objects.get(pk=report.batch_id), user=admin_user)
+    assert "Naar overeenkomst “Addendum ontvlechting” verwijzen gebeurtenissen" in " ".join(refused.value.messages)
+    assert Agreement.objects.filter(pk=created.pk).exists()
 
 
 # --- The command and the admin ----------------------------------------------------------------
