@@ -408,6 +408,30 @@ def test_an_editor_imports_only_into_partnerships_of_their_municipalities(import
     assert importer("events", export.encode(), user=editor).ok
 
 
+def test_an_editor_may_not_move_an_event_of_another_partnership_into_their_own(importer, svm, msg):
+    editor = make_user("redacteur_schiedam", "editor", "GM0606")
+    event = msg.events.get(kind="signed")
+    [row] = csv.DictReader(
+        io.StringIO(exporter.export_file(kind="events", queryset=Event.objects.filter(pk=event.pk)).decode("utf-8-sig"))
+    )
+    moved = {**row, "partnership": svm.slug, "agreement_uid": ""}
+    report = importer("events", csv_bytes("events", [moved]), user=editor)
+    assert [(p.row, p.column) for p in report.problems][:1] == [(2, "partnership")]
+    assert "U mag ICT-samenwerking Maastricht en Sittard-Geleen niet wijzigen" in report.problems[0].message
+    event.refresh_from_db()
+    assert event.partnership == msg
+
+
+def test_an_event_moved_to_another_partnership_rebuilds_both(importer, svm, msg, derived_matches_a_fresh_derivation):
+    event = msg.events.get(kind="signed")
+    [row] = csv.DictReader(
+        io.StringIO(exporter.export_file(kind="events", queryset=Event.objects.filter(pk=event.pk)).decode("utf-8-sig"))
+    )
+    report = importer("events", csv_bytes("events", [{**row, "partnership": svm.slug, "agreement_uid": ""}]))
+    assert report.ok and report.updated == 1, report.problems
+    derived_matches_a_fresh_derivation()
+
+
 def test_municipalities_and_new_partnerships_are_for_administrators(importer):
     editor = make_user("redacteur", "editor", "GM0606")
     assert problems(importer("municipalities", "municipalities.csv", user=editor)) == [

@@ -146,6 +146,8 @@ class EventResource(RegisterResource):
         for chunk in chunks(sorted(uids, key=str), 10000):
             for event in Event.objects.filter(uid__in=chunk).select_related("partnership"):
                 self.existing[event.uid] = event
+        # The loader hands these very objects to the rows, which change them: keep where they are stored.
+        self.stored_partnership_ids = {uid: event.partnership_id for uid, event in self.existing.items()}
         ids = [event.pk for event in self.existing.values()]
         self.municipality_ids = m2m_ids(Event.municipalities.through, "event_id", "municipality_id", ids)
         self.source_ids = m2m_ids(Event.sources.through, "event_id", "source_id", ids)
@@ -328,13 +330,13 @@ class EventResource(RegisterResource):
                 % {"agreement": instance.agreement.title, "partnership": instance.agreement.partnership.name}
             )
         if self.editable is not None and instance.partnership_id is not None:
-            original = self.existing.get(instance.uid)
-            touched = {instance.partnership_id, original.partnership_id if original else instance.partnership_id}
+            stored = self.stored_partnership_ids.get(instance.uid) if instance.pk else None
+            touched = {instance.partnership_id, stored or instance.partnership_id}
             for partnership_id in touched - self.editable:
                 name = (
                     instance.partnership.name
                     if partnership_id == instance.partnership_id
-                    else original.partnership.name
+                    else self.partnership_name(partnership_id)
                 )
                 errors.setdefault("partnership", []).append(
                     _("You may not change %(partnership)s: none of your municipalities takes part in it.")
@@ -361,6 +363,12 @@ class EventResource(RegisterResource):
                     continue
                 self.new_sources[spec.key] = (spec, self.current_row)
 
+    def partnership_name(self, partnership_id: int) -> str:
+        names = self.__dict__.setdefault("_partnership_names", {})
+        if not names:
+            names.update((p.pk, p.name) for p in self.lookups.partnerships.values())
+        return names[partnership_id]
+
     def may_change_source(self, source: Source) -> bool:
         """`permissions.can_change_source`, asked once per source of the file."""
         if self.is_administrator:
@@ -384,7 +392,7 @@ class EventResource(RegisterResource):
         original = self.existing.get(instance.uid)
         if original is not None:
             self.changed_pks.add(original.pk)
-            self.moved_from.add(original.partnership_id)
+            self.moved_from.add(self.stored_partnership_ids[instance.uid])
 
     def load_before(self, dataset) -> None:
         """The stored events of every partnership the file may touch, as they are before the import."""
