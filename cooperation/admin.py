@@ -642,6 +642,7 @@ class AgreementAdmin(
     Editors see and change only those of the partnerships they may edit (`PartnershipScopeMixin`:
     the partnership to choose is one of theirs)."""
 
+    import_kind = "agreements"
     list_display = ["title", "partnership", "kind", "date_text", "term_end", "state_display", "visibility"]
     list_filter = [
         AgreementStateFilter,

@@ -1,6 +1,6 @@
 """iCalendar feeds (RFC 5545) per partnership and per municipality.
 
-A calendar holds the planned events the requester may see and the end dates of agreements.
+A calendar holds the planned events and the end dates of the agreements the requester may see.
 Every entry is an all-day event: a day for an exact date, the whole range for a vague one
 ("end of 2010", "autumn 2016", "2017"), then marked approximate with the date in words in the
 summary and the description. An open start ("../2026-06-30", before 30 June 2026) spans from

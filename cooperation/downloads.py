@@ -2,9 +2,11 @@
 
 Files (schema version in docs/open-data.md):
 - popolo.json: the public register as Popolo (cooperation/popolo.py);
-- municipalities.csv/.xlsx, partnerships.csv/.xlsx, events.csv/.xlsx: the public register in
-  the import formats (written by the one exporter, cooperation/porting/export.py), so that
-  a download can be imported elsewhere (municipalities first, then partnerships, then events).
+- municipalities, partnerships, agreements and events, each as .csv, .xlsx and .json: the
+  public register in the import formats (written by the one exporter,
+  cooperation/porting/export.py), so that a download can be imported elsewhere
+  (municipalities first, then partnerships, agreements and events). Only public agreements
+  of public partnerships; an event's `agreement_uid` names only such an agreement.
 
 A request never builds a file: a missing one is queued and answered with 503 + Retry-After;
 one older than OPEN_DATA_MAX_AGE is served and a rebuild is queued (at most one per
@@ -24,9 +26,10 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.utils.cache import get_conditional_response
 from django.utils.http import http_date, quote_etag
+from django.utils.translation import gettext_lazy
 
 from . import queue
-from .models import Event, Municipality, OpenDataFile, Partnership
+from .models import Agreement, Event, Municipality, OpenDataFile, Partnership
 from .popolo import SCHEMA_VERSION as POPOLO_VERSION
 from .popolo import popolo_export
 from .porting.columns import COLUMNS as IMPORT_COLUMNS
@@ -41,7 +44,14 @@ CONTENT_TYPES = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
-FILES = ["popolo.json"] + [f"{table}.{kind}" for table in COLUMNS for kind in ("csv", "xlsx")]
+TABLE_FORMATS = ("csv", "xlsx", "json")
+TABLE_LABELS = {
+    "municipalities": gettext_lazy("municipalities"),
+    "partnerships": gettext_lazy("partnerships"),
+    "agreements": gettext_lazy("agreements"),
+    "events": gettext_lazy("events"),
+}
+FILES = ["popolo.json"] + [f"{table}.{kind}" for table in COLUMNS for kind in TABLE_FORMATS]
 REFRESH_LOCK = "open-data-refresh-requested"
 
 
@@ -49,8 +59,9 @@ def _public_querysets() -> dict:
     return {
         "municipalities": Municipality.objects.select_related("merged_into").order_by("cbs_code"),
         "partnerships": Partnership.objects.public().prefetch_related("pillars").order_by("slug"),
+        "agreements": Agreement.objects.public().select_related("partnership").order_by("partnership__slug", "uid"),
         "events": Event.objects.public()
-        .select_related("partnership", "pillar")
+        .select_related("partnership", "pillar", "agreement")
         .prefetch_related("municipalities", "sources")
         .order_by("partnership__slug", F("date_lower").asc(nulls_last=True), "date_upper", "kind", "uid"),
     }
@@ -58,17 +69,22 @@ def _public_querysets() -> dict:
 
 def register_rows(table: str) -> list[list]:
     """The rows of one table of the public register, in the import format (porting.export), so
-    that the download is exactly what an import reads. Costs marked internal are left blank."""
+    that the download is exactly what an import reads. Costs marked internal are left blank, and so
+    is an event's agreement that is not public (an internal agreement leaves no public trace)."""
     queryset = _public_querysets()[table]
     dataset = export_dataset(table, queryset)
     rows = [list(row) for row in dataset]
     if table == "events":
         hidden = {str(uid) for uid in queryset.filter(cost_internal=True).values_list("uid", flat=True)}
         columns = [dataset.headers.index(name) for name in ("cost_eur", "cost_note")]
+        public_agreements = {str(uid) for uid in Agreement.objects.public().values_list("uid", flat=True)}
+        agreement_column = dataset.headers.index("agreement_uid")
         for row in rows:
             if str(row[0]) in hidden:
                 for column in columns:
                     row[column] = ""
+            if row[agreement_column] and row[agreement_column] not in public_agreements:
+                row[agreement_column] = ""
     return rows
 
 
@@ -83,7 +99,7 @@ def build_files(base_url: str) -> dict[str, tuple[bytes, str, str]]:
     }
     for table in COLUMNS:
         rows = register_rows(table)
-        for file_format in ("csv", "xlsx"):
+        for file_format in TABLE_FORMATS:
             content = write_table(file_format=file_format, headers=COLUMNS[table], rows=rows, title=table)
             files[f"{table}.{file_format}"] = (content, CONTENT_TYPES[file_format], REGISTER_VERSION)
     return files
@@ -105,6 +121,11 @@ def open_data_store(*, base_url: str) -> list[str]:
             },
         )
     return sorted(FILES)
+
+
+def listing() -> list[tuple[str, list[tuple[str, str]]]]:
+    """The register downloads for a page: (table label, [(format, file name)]), in import order."""
+    return [(TABLE_LABELS[table], [(kind, f"{table}.{kind}") for kind in TABLE_FORMATS]) for table in COLUMNS]
 
 
 def _request_refresh() -> None:

@@ -1280,6 +1280,7 @@ class ImportBatch(models.Model):
     class Kind(models.TextChoices):
         MUNICIPALITIES = "municipalities", _("municipalities")
         PARTNERSHIPS = "partnerships", _("partnerships")
+        AGREEMENTS = "agreements", _("agreements")
         EVENTS = "events", _("events")
 
     kind = models.CharField(_("kind"), max_length=20, choices=Kind)

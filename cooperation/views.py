@@ -22,7 +22,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import chart, fragments, map_views, permissions, timeline
+from . import chart, downloads, fragments, map_views, permissions, timeline
 from .filters import PartnershipFilterSet
 from .forms import PartnershipFilterForm
 from .models import (
@@ -277,7 +277,14 @@ def about(request):
         newest_verified=Max("verifications__verified_on"),
         oldest_verified=Min("verifications__verified_on"),
     )
-    context = {"figures": figures, "pillars": Pillar.objects.all()}
+    context = {
+        "figures": figures,
+        "pillars": Pillar.objects.all(),
+        "downloads": [
+            (label, [(kind, reverse("open-data:download", args=[name])) for kind, name in files])
+            for label, files in downloads.listing()
+        ],
+    }
     return render(request, "cooperation/about.html", context)
 
 

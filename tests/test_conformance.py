@@ -7,7 +7,7 @@
 | /api/v1/schema/ + answers  | openapi-spec-validator; each answer against its schema (OAS30) |
 | calendars (.ics)           | icalendar's parser, strict: no parse errors, RFC 5545 required |
 | feeds (Atom)               | RFC 4287's required elements, parsed with defusedxml          |
-| /downloads/*.csv, *.xlsx   | a round trip into an empty register, exported again the same  |
+| /downloads/*.csv, .xlsx, .json | a round trip into an empty register, exported again the same |
 
 All run on the demo data plus generated data (cooperation.synthetic) and a planned event for
 each kind of date, with a source without a URL and a description with markup in it.
@@ -393,22 +393,23 @@ def _xlsx_rows(data: bytes) -> list[list]:
     return [[cell.value for cell in row] for row in sheet.iter_rows()]
 
 
-@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+@pytest.mark.parametrize("kind", ["csv", "xlsx", "json"])
 def test_every_download_round_trips_into_an_empty_register(register, kind):
-    """Build /downloads/, import them into an empty register (municipalities, partnerships, events),
-    build them again: the same files. Only the public register is downloaded, so it is compared
-    after the internal events and partnerships are removed."""
+    """Build /downloads/, import them into an empty register (municipalities, partnerships,
+    agreements, events), build them again: the same files. Only the public register is downloaded,
+    so it is compared after the internal events, agreements and partnerships are removed."""
     Event.objects.exclude(visibility="public").delete()
+    Agreement.objects.exclude(visibility="public").delete()
     Partnership.objects.exclude(visibility="public").delete()
     before = build_files(BASE_URL)
     assert set(before) == set(FILES)
     empty_the_register()
-    for table in ("municipalities", "partnerships", "events"):
+    for table in ("municipalities", "partnerships", "agreements", "events"):
         data = before[f"{table}.{kind}"][0]
         report = importer.run_import(kind=table, data=data, filename=f"{table}.{kind}", user=register, dry_run=False)
         assert report.ok, (table, report.problems[:5])
     after = build_files(BASE_URL)
-    for table in ("municipalities", "partnerships", "events"):
+    for table in ("municipalities", "partnerships", "agreements", "events"):
         name = f"{table}.{kind}"
         if kind == "xlsx":  # a workbook carries the moment it was written; its cells are the contract
             assert _xlsx_rows(after[name][0]) == _xlsx_rows(before[name][0]), name

@@ -162,7 +162,7 @@ def test_admin_action_exports_the_selected_rows(admin_client, register, svm):
     )
     assert response.status_code == 200
     assert response["Content-Type"] == "text/csv; charset=utf-8"
-    assert response["Content-Disposition"].startswith('attachment; filename="events-v1.1-')
+    assert response["Content-Disposition"].startswith('attachment; filename="events-v1.2-')
     rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert sorted(row["uid"] for row in rows) == sorted(str(e.uid) for e in Event.objects.filter(pk__in=selected))
 

@@ -14,7 +14,7 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from cooperation.downloads import open_data_store
-from cooperation.models import Event, Municipality
+from cooperation.models import Agreement, Event, Municipality
 
 HOSTILE = {
     "title": '=HYPERLINK("https://kwaad.example.org","Klik hier")',
@@ -24,6 +24,11 @@ HOSTILE = {
 }
 PARTNERSHIP_SUMMARY = "=1+1"
 MUNICIPALITY_NAME = "@SUM(1+1)"
+AGREEMENT_HOSTILE = {
+    "title": '=HYPERLINK("https://kwaad.example.org","Overeenkomst")',
+    "description": "+cmd|' /C notepad'!A0",
+    "term_note": "@SUM(B1:B9)",
+}
 
 
 @pytest.fixture
@@ -36,6 +41,7 @@ def hostile(svm, municipality):
     svm.summary = PARTNERSHIP_SUMMARY
     svm.save()
     Municipality.objects.filter(cbs_code="GM0606").update(name=MUNICIPALITY_NAME)
+    Agreement.objects.filter(partnership=svm).update(**AGREEMENT_HOSTILE)
     return event
 
 
@@ -44,6 +50,7 @@ def hostile_values(table: str) -> list[str]:
         "events": list(HOSTILE.values()),
         "partnerships": [PARTNERSHIP_SUMMARY],
         "municipalities": [MUNICIPALITY_NAME],
+        "agreements": list(AGREEMENT_HOSTILE.values()),
     }[table]
 
 
@@ -91,7 +98,7 @@ def test_export_data_command_neutralises_formula_cells(hostile, tmp_path, file_f
     assert_neutralised(target.read_bytes(), file_format, hostile_values("events"))
 
 
-@pytest.mark.parametrize("table", ["events", "partnerships", "municipalities"])
+@pytest.mark.parametrize("table", ["events", "partnerships", "municipalities", "agreements"])
 @pytest.mark.parametrize("file_format", ["csv", "xlsx"])
 def test_each_download_neutralises_formula_cells(client, hostile, table, file_format):
     open_data_store(base_url="https://portal.example.org")
@@ -99,6 +106,30 @@ def test_each_download_neutralises_formula_cells(client, hostile, table, file_fo
     assert response.status_code == 200
     assert_neutralised(b"".join(response.streaming_content) if response.streaming else response.content,
                        file_format, hostile_values(table))  # fmt: skip
+
+
+@pytest.mark.parametrize("file_format", ["csv", "xlsx"])
+def test_admin_export_of_agreements_neutralises_formula_cells(admin_client, hostile, file_format):
+    response = admin_client.get(reverse("admin:cooperation_agreement_export", args=[file_format]))
+    assert response.status_code == 200
+    assert_neutralised(response.content, file_format, hostile_values("agreements"))
+
+
+@pytest.mark.parametrize("file_format", ["csv", "xlsx"])
+def test_export_data_command_neutralises_formula_cells_of_agreements(hostile, tmp_path, file_format):
+    target = tmp_path / f"agreements.{file_format}"
+    call_command("export_data", "agreements", "--format", file_format, "--output", str(target))
+    assert_neutralised(target.read_bytes(), file_format, hostile_values("agreements"))
+
+
+def test_an_exported_agreements_csv_imports_back_without_the_apostrophes(admin_user, hostile, svm):
+    from cooperation.porting.export import export_file
+    from cooperation.porting.importer import run_import
+
+    data = export_file(kind="agreements", queryset=Agreement.objects.filter(partnership=svm))
+    assert "'" + AGREEMENT_HOSTILE["term_note"] in data.decode("utf-8-sig")
+    report = run_import(kind="agreements", data=data, filename="x.csv", user=admin_user, dry_run=False)
+    assert report.ok and report.unchanged == 1, report.problems
 
 
 def test_an_exported_csv_imports_back_without_the_apostrophes(admin_user, hostile):

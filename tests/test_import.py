@@ -195,8 +195,8 @@ def test_encodings_and_separators_as_excel_writes_them(importer, example, encodi
 def test_read_dataset_recognises_the_format_by_its_content():
     for name in ["events.csv", "events.xlsx", "events.json", "events-semicolon.csv"]:
         dataset = files.read_dataset(data=data_file(name), filename="upload.bin")
-        # The example files are of format version 1: without the optional source_kind.
-        assert dataset.headers == [column for column in COLUMNS["events"] if column != "source_kind"], name
+        # The example files are of format version 1: without the optional source_kind and agreement_uid.
+        assert dataset.headers == [c for c in COLUMNS["events"] if c not in ("source_kind", "agreement_uid")], name
         assert len(dataset) == 6
         assert dataset[1][dataset.headers.index("municipalities")] == "GM0080"
     with pytest.raises(files.ImportFileError):
@@ -417,6 +417,30 @@ def test_an_editor_imports_only_into_partnerships_of_their_municipalities(import
     # An unchanged row of another partnership touches nothing, so a full export re-imports.
     export = exporter.export_file(kind="events").decode("utf-8-sig")
     assert importer("events", export.encode(), user=editor).ok
+
+
+def test_an_editor_may_not_move_an_event_of_another_partnership_into_their_own(importer, svm, msg):
+    editor = make_user("redacteur_schiedam", "editor", "GM0606")
+    event = msg.events.get(kind="signed")
+    [row] = csv.DictReader(
+        io.StringIO(exporter.export_file(kind="events", queryset=Event.objects.filter(pk=event.pk)).decode("utf-8-sig"))
+    )
+    moved = {**row, "partnership": svm.slug, "agreement_uid": ""}
+    report = importer("events", csv_bytes("events", [moved]), user=editor)
+    assert [(p.row, p.column) for p in report.problems][:1] == [(2, "partnership")]
+    assert "U mag ICT-samenwerking Maastricht en Sittard-Geleen niet wijzigen" in report.problems[0].message
+    event.refresh_from_db()
+    assert event.partnership == msg
+
+
+def test_an_event_moved_to_another_partnership_rebuilds_both(importer, svm, msg, derived_matches_a_fresh_derivation):
+    event = msg.events.get(kind="signed")
+    [row] = csv.DictReader(
+        io.StringIO(exporter.export_file(kind="events", queryset=Event.objects.filter(pk=event.pk)).decode("utf-8-sig"))
+    )
+    report = importer("events", csv_bytes("events", [{**row, "partnership": svm.slug, "agreement_uid": ""}]))
+    assert report.ok and report.updated == 1, report.problems
+    derived_matches_a_fresh_derivation()
 
 
 def test_municipalities_and_new_partnerships_are_for_administrators(importer):

@@ -107,7 +107,7 @@ def test_register_tables_have_the_import_columns_and_the_public_rows(svm):
     assert COLUMNS["events"] == [
         "uid", "partnership", "kind", "date", "status", "municipalities", "title", "description", "pillar",
         "decided_by", "reason", "cost_eur", "cost_note", "source_url", "source_title", "source_publisher",
-        "source_author", "source_date", "source_kind", "visibility",
+        "source_author", "source_date", "source_kind", "visibility", "agreement_uid",
     ]  # fmt: skip
     events = [dict(zip(COLUMNS["events"], row, strict=True)) for row in register_rows("events")]
     assert len(events) == Event.objects.public().count()

@@ -3,7 +3,7 @@
 CBS codes, partnership slugs, pillar and kind codes and event uids identify
 everything, never database ids, so a file exported by one portal imports into
 another. The columns are a public contract: docs/import-formats.md (format
-version 1.1).
+version 1.2).
 """
 
 from __future__ import annotations
@@ -24,11 +24,26 @@ from ..models import CBS_CODE_PATTERN, Municipality, Partnership, Pillar
 from .vocabulary import normalise, vocabulary
 
 # 1.1: the optional column source_kind in the events format; a file of version 1 imports unchanged.
-FORMAT_VERSION = "1.1"
+# 1.2: the agreements format, and the optional column agreement_uid in the events format; files of
+# version 1 and 1.1 import unchanged.
+FORMAT_VERSION = "1.2"
 
+# In the order a register is imported (events cite agreements, which belong to partnerships).
 COLUMNS = {
     "municipalities": ("cbs_code", "name", "province", "existed_from", "existed_until", "merged_into"),
     "partnerships": ("slug", "name", "legal_form", "pillars", "summary", "visibility", "last_verified"),
+    "agreements": (
+        "uid",
+        "partnership",
+        "kind",
+        "title",
+        "description",
+        "date",
+        "term_start",
+        "term_end",
+        "term_note",
+        "visibility",
+    ),
     "events": (
         "uid",
         "partnership",
@@ -50,10 +65,16 @@ COLUMNS = {
         "source_date",
         "source_kind",
         "visibility",
+        "agreement_uid",
     ),
 }
 # Columns a file may leave out (added in a later minor version of the format).
-OPTIONAL_COLUMNS = {"municipalities": (), "partnerships": (), "events": ("source_kind",)}
+OPTIONAL_COLUMNS = {
+    "municipalities": (),
+    "partnerships": (),
+    "agreements": (),
+    "events": ("source_kind", "agreement_uid"),
+}
 SOURCE_COLUMNS = ("source_url", "source_title", "source_publisher", "source_author", "source_date", "source_kind")
 LIST_SEPARATOR = ";"
 # Rows kept for the preview; the counts always cover the whole file.

@@ -16,6 +16,7 @@ from import_export import fields
 from .. import dates, permissions, timeline
 from ..derived import chunks, m2m_ids
 from ..models import Event, Municipality, Partnership, Pillar, Source, Visibility
+from .agreements import agreements_by_uid, parse_uid
 from .base import RegisterResource
 from .bulk import create_with_history, replace_m2m
 from .columns import (
@@ -113,6 +114,8 @@ class EventResource(RegisterResource):
     visibility = fields.Field(
         attribute="visibility", column_name="visibility", widget=ChoiceWidget("visibility", default=Visibility.PUBLIC)
     )
+    # Optional (since 1.2): read in read_row, so that a file without the column leaves the agreement as it is.
+    agreement_uid = fields.Field(column_name="agreement_uid", dehydrate_method="agreement_column")
 
     class Meta(RegisterResource.Meta):
         model = Event
@@ -123,7 +126,7 @@ class EventResource(RegisterResource):
 
     def get_queryset(self):
         return (
-            Event.objects.select_related("partnership", "pillar")
+            Event.objects.select_related("partnership", "pillar", "agreement")
             .prefetch_related("municipalities", "sources")
             .order_by("partnership__slug", "date_lower", "date_upper", "kind", "uid")
         )
@@ -133,7 +136,12 @@ class EventResource(RegisterResource):
     def export_field(self, field, instance, **kwargs):
         if field.column_name in SOURCE_COLUMNS:
             return self.sources_column(instance, field.column_name)
+        if field.column_name == "agreement_uid":
+            return self.agreement_column(instance)
         return super().export_field(field, instance, **kwargs)
+
+    def agreement_column(self, event) -> str:
+        return str(event.agreement.uid) if event.agreement_id else ""
 
     def sources_column(self, event, column: str) -> str:
         """Several sources: one per line, the same line in every source column."""
@@ -157,6 +165,8 @@ class EventResource(RegisterResource):
         for chunk in chunks(sorted(uids, key=str), 10000):
             for event in Event.objects.filter(uid__in=chunk).select_related("partnership"):
                 self.existing[event.uid] = event
+        # The loader hands these very objects to the rows, which change them: keep where they are stored.
+        self.stored_partnership_ids = {uid: event.partnership_id for uid, event in self.existing.items()}
         ids = [event.pk for event in self.existing.values()]
         self.municipality_ids = m2m_ids(Event.municipalities.through, "event_id", "municipality_id", ids)
         self.source_ids = m2m_ids(Event.sources.through, "event_id", "source_id", ids)
@@ -180,6 +190,8 @@ class EventResource(RegisterResource):
         self.editable = self.editable_ids()
         self.source_kinds = vocabulary("source_kind")
         self.kinds = vocabulary("kind")
+        self.has_agreements = "agreement_uid" in dataset.headers
+        self.agreements = agreements_by_uid(dataset["agreement_uid"]) if self.has_agreements else {}
         self.load_before(dataset)
 
     def find_existing(self, row):
@@ -217,6 +229,28 @@ class EventResource(RegisterResource):
                 parsed.precision,
             )
         instance._sources = self.read_sources(row, errors)
+        if self.has_agreements:
+            self.read_agreement(instance, row, errors)
+
+    def read_agreement(self, instance, row, errors) -> None:
+        """The agreement the event cites, by its uid (empty: none); it must be stored already."""
+        try:
+            uid = parse_uid(row.get("agreement_uid"), "agreement_uid")
+        except ValidationError as error:
+            for message in error.message_dict["agreement_uid"]:
+                errors.setdefault("agreement_uid", []).append(message)
+            return
+        if uid is None:
+            instance.agreement = None
+            return
+        agreement = self.agreements.get(uid)
+        if agreement is None:
+            errors.setdefault("agreement_uid", []).append(
+                _("Unknown agreement “%(uid)s”: import the agreements (agreements file) before the events.")
+                % {"uid": uid}
+            )
+            return
+        instance.agreement = agreement
 
     def read_sources(self, row, errors) -> list[SourceSpec]:
         columns = {column: row.get(column) or "" for column in SOURCE_COLUMNS}
@@ -289,6 +323,7 @@ class EventResource(RegisterResource):
             "cost_note": instance.cost_note,
             "sources": sources,
             "visibility": instance.visibility,
+            "agreement": instance.agreement_id,
         }
 
     def column_of(self, attribute: str) -> str:
@@ -303,14 +338,25 @@ class EventResource(RegisterResource):
     def check_row(self, instance, errors):
         if instance.partnership_id is None and "partnership" not in errors:
             errors.setdefault("partnership", []).append(_("Empty; give the slug of the partnership."))
+        if (
+            self.has_agreements
+            and "agreement_uid" not in errors
+            and instance.agreement_id is not None
+            and instance.partnership_id is not None
+            and instance.agreement.partnership_id != instance.partnership_id
+        ):
+            errors.setdefault("agreement_uid", []).append(
+                _("The agreement “%(agreement)s” belongs to %(partnership)s, not to this event's partnership.")
+                % {"agreement": instance.agreement.title, "partnership": instance.agreement.partnership.name}
+            )
         if self.editable is not None and instance.partnership_id is not None:
-            original = self.existing.get(instance.uid)
-            touched = {instance.partnership_id, original.partnership_id if original else instance.partnership_id}
+            stored = self.stored_partnership_ids.get(instance.uid) if instance.pk else None
+            touched = {instance.partnership_id, stored or instance.partnership_id}
             for partnership_id in touched - self.editable:
                 name = (
                     instance.partnership.name
                     if partnership_id == instance.partnership_id
-                    else original.partnership.name
+                    else self.partnership_name(partnership_id)
                 )
                 errors.setdefault("partnership", []).append(
                     _("You may not change %(partnership)s: none of your municipalities takes part in it.")
@@ -337,6 +383,12 @@ class EventResource(RegisterResource):
                     )
                     continue
                 self.new_sources[spec.key] = (spec, self.current_row)
+
+    def partnership_name(self, partnership_id: int) -> str:
+        names = self.__dict__.setdefault("_partnership_names", {})
+        if not names:
+            names.update((p.pk, p.name) for p in self.lookups.partnerships.values())
+        return names[partnership_id]
 
     def may_change_source(self, source: Source) -> bool:
         """`permissions.can_change_source`, asked once per source of the file."""
@@ -402,7 +454,7 @@ class EventResource(RegisterResource):
         original = self.existing.get(instance.uid)
         if original is not None:
             self.changed_pks.add(original.pk)
-            self.moved_from.add(original.partnership_id)
+            self.moved_from.add(self.stored_partnership_ids[instance.uid])
 
     def load_before(self, dataset) -> None:
         """The stored events of every partnership the file may touch, as they are before the import."""
@@ -622,6 +674,7 @@ EVENT_UPDATE_FIELDS = [
     "cost_eur",
     "cost_note",
     "visibility",
+    "agreement",
     "version",
     "updated_at",
 ]

@@ -19,7 +19,7 @@ from django.utils import timezone
 from .columns import COLUMNS, FORMAT_VERSION
 from .files import is_formula_like
 from .importer import KINDS, RESOURCES
-from .vocabulary import labelled
+from .vocabulary import labelled, vocabulary_column
 
 FORMATS = ("csv", "xlsx", "json")
 XLSX_MIN_WIDTH, XLSX_MAX_WIDTH = 8, 60
@@ -55,7 +55,8 @@ def export_file(*, kind: str, file_format: str = "csv", queryset=None, labels: b
     headers = list(COLUMNS[kind])
     rows = resource.export(export_queryset(kind, queryset))
     if labels:
-        rows = [[labelled(column, value) for column, value in zip(headers, row, strict=True)] for row in rows]
+        columns = [vocabulary_column(kind, column) for column in headers]
+        rows = [[labelled(column, value) for column, value in zip(columns, row, strict=True)] for row in rows]
     return write_table(file_format=file_format, headers=headers, rows=rows, title=kind)
 
 

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from .. import permissions
 from ..models import ImportBatch
+from .agreements import AgreementResource
 from .columns import COLUMNS, OPTIONAL_COLUMNS
 from .events import EventResource
 from .files import ImportFileError, read_dataset
@@ -26,10 +27,12 @@ from .register import MunicipalityResource, PartnershipResource
 
 logger = logging.getLogger(__name__)
 
-KINDS = ("municipalities", "partnerships", "events")
+# In the order a register is imported: events refer to partnerships and agreements, agreements to partnerships.
+KINDS = ("municipalities", "partnerships", "agreements", "events")
 RESOURCES = {
     "municipalities": MunicipalityResource,
     "partnerships": PartnershipResource,
+    "agreements": AgreementResource,
     "events": EventResource,
 }
 

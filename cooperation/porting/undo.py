@@ -16,13 +16,14 @@ from django.utils.translation import gettext as _
 from .. import services
 from ..derived import chunks, m2m_ids
 from ..history import m2m_field_names, m2m_history_model, m2m_names, record_bulk
-from ..models import Event, ImportBatch, Municipality, Partnership, Source
+from ..models import Agreement, Event, ImportBatch, Municipality, Partnership, Source
 from .bulk import replace_m2m
 
 # Models an import of each kind writes, in the order an undo takes them back.
 UNDO_MODELS = {
     "municipalities": (Municipality,),
     "partnerships": (Partnership,),
+    "agreements": (Agreement,),
     "events": (Event, Source),
 }
 # Fields an undo does not take from the older record: they describe the row, not its content.
@@ -88,6 +89,15 @@ def import_undo_conflicts(batch: ImportBatch) -> list[str]:
                 _("Municipality “%(object)s” is the successor of a municipality that the import did not create.")
                 % {"object": municipality}
             )
+    if batch.kind == "agreements":
+        built_on = Agreement.objects.filter(pk__in=created(Agreement)).filter(
+            Q(events__isnull=False) | Q(documents__isnull=False)
+        )
+        for agreement in built_on.distinct()[:10]:
+            conflicts.append(
+                _("Agreement “%(object)s” has events citing it or documents recorded since the import.")
+                % {"object": agreement}
+            )
     if batch.kind == "events":
         new_events = created(Event)
         for source in (
@@ -138,7 +148,7 @@ def import_undo(*, batch: ImportBatch, user) -> dict[str, int]:
         records = list(history_model.objects.filter(history_change_reason=reason).order_by("history_id"))
         created_ids = [record.id for record in records if record.history_type == "+"]
         changed = [record for record in records if record.history_type == "~"]
-        if model is Event:
+        if model in (Event, Agreement):
             touched_partnerships |= {record.partnership_id for record in records}
         previous = _previous_records(history_model, changed)
         restored = []
@@ -155,7 +165,7 @@ def import_undo(*, batch: ImportBatch, user) -> dict[str, int]:
             if "updated_at" in bookkeeping:
                 obj.updated_at = now
             restored.append(obj)
-            if model is Event:
+            if model in (Event, Agreement):
                 touched_partnerships.add(before.partnership_id)
         update_fields = [model._meta.get_field(name).name for name in fields] + bookkeeping
         model.objects.bulk_update(restored, update_fields, batch_size=1000)

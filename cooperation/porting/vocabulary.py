@@ -17,7 +17,7 @@ import unicodedata
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from ..models import Event, Partnership, Pillar, Province, Source, Visibility
+from ..models import Agreement, Event, Partnership, Pillar, Province, Source, Visibility
 
 # Column -> the choices of its codes. pillar/pillars look up Pillar rows, whose codes are Pillar.Code.
 CHOICES = {
@@ -31,7 +31,16 @@ CHOICES = {
     "pillars": Pillar.Code,
     "source_kind": Source.Kind,
     "province": Province,
+    "agreement_kind": Agreement.Kind,
 }
+# A column whose words depend on the file's kind: the agreements' `kind` is an agreement's kind.
+KIND_COLUMNS = {("agreements", "kind"): "agreement_kind"}
+
+
+def vocabulary_column(kind: str, column: str) -> str:
+    """The vocabulary of `column` in a file of `kind` (see KIND_COLUMNS)."""
+    return KIND_COLUMNS.get((kind, column), column)
+
 
 # What people write that is neither a code nor a label (Dutch and English); kept small.
 VARIANTS = {

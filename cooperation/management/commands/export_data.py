@@ -9,7 +9,7 @@ from cooperation.porting.importer import KINDS
 
 class Command(BaseCommand):
     help = (
-        "Export all municipalities, partnerships or events in the import format (docs/import-formats.md), "
+        "Export all municipalities, partnerships, agreements or events in the import format (docs/import-formats.md), "
         "to a file or to standard output."
     )
 

@@ -23,8 +23,9 @@ class CommandLineUser:
 
 class Command(BaseCommand):
     help = (
-        "Import a CSV, XLSX or JSON file of municipalities, partnerships or events (docs/import-formats.md): "
-        "all rows or, when any row has a problem, none. Prints every problem and exits with status 1 then."
+        "Import a CSV, XLSX or JSON file of municipalities, partnerships, agreements or events "
+        "(docs/import-formats.md): all rows or, when any row has a problem, none. Prints every problem and "
+        "exits with status 1 then."
     )
 
     def add_arguments(self, parser):
