@@ -14,6 +14,7 @@ urlpatterns = [
     path("pillars/<str:code>/", views.pillar_detail, name="pillar-detail"),
     path("about/", views.about, name="about"),
     path("documents/<uuid:uid>/", document_views.document_download, name="document-download"),
+    path("documents/<uuid:uid>/text/", document_views.document_text, name="document-text"),
     # /kaart/ in Dutch, /en/map/ in English (the path is translated).
     path(_("map/"), map_views.country_map, name="map"),
     path("subscriptions/", subscription_views.subscription_list, name="subscriptions"),

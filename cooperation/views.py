@@ -15,7 +15,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Count, Exists, F, Max, Min, OuterRef
+from django.db.models import Count, Exists, F, Max, Min, OuterRef, Prefetch
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
@@ -27,6 +27,7 @@ from .filters import PartnershipFilterSet
 from .forms import PartnershipFilterForm
 from .models import (
     Agreement,
+    Document,
     EditorProfile,
     Event,
     Membership,
@@ -138,20 +139,31 @@ def partnership_list(request):
     return render(request, "cooperation/partnership_list.html", context)
 
 
+def _documents(internal: bool) -> Prefetch:
+    """The documents of agreements or events this audience sees, as `visible_documents`."""
+    return Prefetch(
+        "documents", queryset=Document.objects.for_audience(internal).for_list(), to_attr="visible_documents"
+    )
+
+
 def _get_partnership(request, slug: str) -> Partnership:
-    """The partnership if this user may see it; with its pillars and agreements. 3 queries."""
+    """The partnership if this user may see it; with its pillars, and the agreements and their
+    documents this user may see. 4 queries (3 without agreements)."""
     internal = permissions.can_view_internal(request.user)
-    queryset = Partnership.objects.for_audience(internal).prefetch_related("pillars", "agreements")
+    agreements = Agreement.objects.for_audience(internal).prefetch_related(_documents(internal))
+    queryset = Partnership.objects.for_audience(internal).prefetch_related(
+        "pillars", Prefetch("agreements", queryset=agreements)
+    )
     return get_object_or_404(queryset, slug=slug)
 
 
 def partnership_detail(request, slug: str):
-    """8 queries: partnership, pillars, agreements, latest verification, events, their
-    municipalities, sources, participants (+ session/user when signed in).
+    """10 queries: partnership, pillars, agreements, their documents, latest verification, events,
+    their municipalities, sources, participants, documents (+ session/user when signed in).
 
     The status, chart, members table and timeline are cached per change of the partnership
-    (cooperation/fragments.py); a cached page costs 4 queries: partnership, pillars, agreements,
-    latest verification. Every "now" claim is as of the latest evidence, computed here from the
+    (cooperation/fragments.py); a cached page costs 5 queries: partnership, pillars, agreements,
+    their documents, latest verification. Every "now" claim is as of the latest evidence, computed here from the
     events shown, their sources and the latest verification.
     """
     partnership = _get_partnership(request, slug)
@@ -160,7 +172,7 @@ def partnership_detail(request, slug: str):
     verification = partnership.verifications.select_related("user").first()
 
     def build() -> dict:
-        events = list(partnership.events.for_audience(internal).for_timeline())
+        events = list(partnership.events.for_audience(internal).for_timeline().prefetch_related(_documents(internal)))
         facts = [timeline.facts_from_event(event) for event in events]
         rows = timeline.ordered(facts)
         memberships = timeline.derive_memberships(facts)
