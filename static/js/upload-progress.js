@@ -3,7 +3,8 @@
 // of the upload has left the browser; the answer replaces the page just as a normal submit would.
 // A file over the limit is flagged at once (the server checks it again). Without JavaScript the
 // form is submitted as usual.
-(function () {
+// The admin loads this in <head>: it starts once the page is parsed.
+document.addEventListener("DOMContentLoaded", function () {
     "use strict";
     var form = document.querySelector("#content-main form[enctype='multipart/form-data']");
     if (!form || !window.XMLHttpRequest || !window.FormData) {
@@ -69,12 +70,14 @@
             words.textContent = "Upload klaar; het bestand wordt gecontroleerd …";
         });
         request.addEventListener("load", function () {
-            if (request.responseURL && request.responseURL !== window.location.href && request.status < 400) {
-                window.location.assign(request.responseURL);  // saved: the admin redirected
-                return;
+            // The answer is the page a normal submit would show: after a save the page the admin
+            // redirected to (with its message, which a second request would no longer show), else
+            // the form again with its errors. It replaces this page, under its own address.
+            if (request.responseURL && request.responseURL !== window.location.href) {
+                window.history.replaceState(null, "", request.responseURL);
             }
             document.open();
-            document.write(request.responseText);  // the form again, with its errors
+            document.write(request.responseText);
             document.close();
         });
         request.addEventListener("error", function () {
@@ -83,4 +86,4 @@
         });
         request.send(data);
     });
-}());
+});
