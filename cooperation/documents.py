@@ -319,18 +319,24 @@ def _ooxml_text(archive, extension: str, names: set[str]) -> str:
                 lines.append(line)
         return "\n".join(lines)
     if extension == "xlsx":
-        if "xl/sharedStrings.xml" not in names:
-            return ""
-        return _paragraphs(_xml(archive, "xl/sharedStrings.xml"), {f"{S}si"})
-    slides = sorted(
-        (name for name in names if re.fullmatch(r"ppt/slides/slide\d+\.xml", name)),
-        key=lambda name: int(re.sub(r"\D", "", name.rsplit("/", 1)[1])),
-    )
+        # Text cells: in the shared strings, or inline in the sheets (as openpyxl writes them).
+        parts = (
+            [_paragraphs(_xml(archive, "xl/sharedStrings.xml"), {f"{S}si"})] if "xl/sharedStrings.xml" in names else []
+        )
+        parts += [_paragraphs(_xml(archive, name), {f"{S}is"}) for name in _numbered(names, "xl/worksheets/sheet")]
+        return "\n".join(part for part in parts if part)
+    slides = _numbered(names, "ppt/slides/slide")
     texts = []
     for name in slides:
         lines = ("".join(run.text or "" for run in par.iter(f"{A}t")) for par in _xml(archive, name).iter(f"{A}p"))
         texts.append("\n".join(line for line in lines if line.strip()))
     return "\n\n".join(texts)
+
+
+def _numbered(names: set[str], prefix: str) -> list[str]:
+    """The members `<prefix>1.xml`, `<prefix>2.xml`, ... in their order."""
+    found = [name for name in names if re.fullmatch(re.escape(prefix) + r"\d+\.xml", name)]
+    return sorted(found, key=lambda name: int(name[len(prefix) : -len(".xml")]))
 
 
 def _ole(upload) -> str:

@@ -9,11 +9,13 @@ import subprocess
 import zipfile
 from pathlib import Path
 
+import openpyxl
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from pypdf import PdfWriter
 
 from cooperation import documents, services
 from cooperation.models import Document, Partnership
@@ -153,6 +155,56 @@ class TestWhatIsAccepted:
     def test_an_opendocument_text_is_recognised_and_read(self):
         inspection = documents.check(upload(odt("Raadsbesluit", "De raad besluit."), "besluit.odt")).inspection
         assert (inspection.extension, inspection.text) == ("odt", "Raadsbesluit\nDe raad besluit.")
+
+    def test_a_spreadsheet_is_read_from_its_shared_strings(self):
+        workbook = openpyxl.Workbook()
+        workbook.active.append(["Gemeente", "Bijdrage"])
+        workbook.active.append(["Schiedam", 125000])
+        buffer = io.BytesIO()
+        workbook.save(buffer)
+        inspection = documents.check(upload(buffer.getvalue(), "begroting.xlsx")).inspection
+        assert inspection.extension == "xlsx"
+        assert inspection.text.split("\n") == ["Gemeente", "Bijdrage", "Schiedam"]
+
+    def test_a_presentation_is_read_slide_by_slide(self):
+        drawing = "http://schemas.openxmlformats.org/drawingml/2006/main"
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr("[Content_Types].xml", CONTENT_TYPES)
+            archive.writestr("ppt/presentation.xml", "<p:presentation xmlns:p='urn:p'/>")
+            for number, text in ((10, "Tien"), (2, "Twee")):
+                archive.writestr(
+                    f"ppt/slides/slide{number}.xml",
+                    f'<p:sld xmlns:p="urn:p" xmlns:a="{drawing}"><a:p><a:r><a:t>{text}</a:t></a:r></a:p></p:sld>',
+                )
+        inspection = documents.check(upload(buffer.getvalue(), "presentatie.pptx")).inspection
+        assert (inspection.extension, inspection.text) == ("pptx", "Twee\n\nTien")
+
+    def test_a_password_protected_pdf_is_refused(self):
+        writer = PdfWriter()
+        writer.add_blank_page(width=200, height=200)
+        writer.encrypt(user_password="geheim", algorithm="RC4-128")
+        buffer = io.BytesIO()
+        writer.write(buffer)
+        assert refusal(buffer.getvalue()).code == "encrypted"
+
+    @staticmethod
+    def ole(*streams: str) -> bytes:
+        """A compound file: its header, and directory entries naming these streams."""
+        header = bytearray(512)
+        header[:8] = documents.OLE_SIGNATURE
+        header[28:30] = b"\xfe\xff"
+        header[30:32] = (9).to_bytes(2, "little")
+        directory = b"".join((name + "\x00").encode("utf-16-le").ljust(128, b"\x00") for name in streams)
+        return bytes(header) + directory.ljust(1024, b"\x00")
+
+    def test_a_legacy_word_document_is_recognised_by_its_streams(self):
+        inspection = documents.check(upload(self.ole("Root Entry", "WordDocument"), "besluit.doc")).inspection
+        assert (inspection.extension, inspection.content_type, inspection.text) == ("doc", "application/msword", "")
+
+    def test_a_legacy_document_with_macros_or_of_another_kind_is_refused(self):
+        assert refusal(self.ole("Root Entry", "WordDocument", "Macros"), "besluit.doc").code == "macros"
+        assert refusal(self.ole("Root Entry", "__substg1.0_0037001F"), "bericht.msg").code == "not_a_document"
 
     def test_a_zip_that_is_no_office_document_is_refused(self):
         buffer = io.BytesIO()
