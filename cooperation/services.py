@@ -170,6 +170,9 @@ def document_save(*, document: Document, file=None) -> Document:
     store), under the document's uid with the extension of the type found. A replaced file is
     removed once the transaction commits. The partnership the document belongs to is rebuilt
     (its pages, search text and caches), and the one it belonged to before.
+
+    A failure in this call removes the file it wrote; an enclosing transaction that rolls back
+    later leaves that file in the storage unreferenced (it is never served: only rows are).
     """
     previous_name, previous_agreement_id, previous_event_id = _stored(
         Document, document.pk, "file", "agreement", "event"
