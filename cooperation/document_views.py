@@ -40,7 +40,7 @@ def _get_document(request, uid, *, with_text: bool) -> Document:
 def content_disposition(filename: str) -> str:
     """`attachment` with an ASCII fallback name and the real name as RFC 5987 `filename*`."""
     ascii_name = unicodedata.normalize("NFKD", filename).encode("ascii", "ignore").decode("ascii")
-    ascii_name = re.sub(r"[^\w. ()-]+", "_", ascii_name).strip() or "document"
+    ascii_name = re.sub(r"\s+", " ", re.sub(r"[^\w. ()-]+", "_", ascii_name)).strip() or "document"
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 

@@ -268,7 +268,7 @@ class TestServing:
         assert b"".join(response.streaming_content) == data
         assert response["Content-Type"] == "application/pdf"
         assert response["Content-Disposition"] == (
-            'attachment; filename="Overeenkomst ICT  ondertekend.pdf"; '
+            'attachment; filename="Overeenkomst ICT ondertekend.pdf"; '
             "filename*=UTF-8''Overeenkomst%20ICT%20%E2%80%93%20ondertekend.pdf"
         )
         assert response["X-Content-Type-Options"] == "nosniff"
