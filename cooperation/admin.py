@@ -12,6 +12,7 @@ from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import BooleanField, Count, ExpressionWrapper, Q
+from django.template.defaultfilters import filesizeformat
 from django.urls import URLPattern, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -20,11 +21,12 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from . import permissions, services, timeline
+from . import documents, permissions, services, timeline
 from .admin_dates import DatePhraseFormMixin
 from .admin_import import PartnershipForm, RegisterAdminMixin, VersionLockFormMixin
 from .models import (
     Agreement,
+    Document,
     EditorProfile,
     Event,
     ImportJob,
@@ -357,6 +359,99 @@ class AgreementInline(DatePhraseFormMixin, admin.TabularInline):
     show_change_link = True
 
 
+class DocumentForm(forms.ModelForm):
+    """A document's description and file. The file is checked by its content here (the refusal
+    is shown next to the field); `services.document_save` stores what the check found."""
+
+    class Meta:
+        model = Document
+        fields = ["title", "kind", "date_text", "language", "visibility", "file"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["file"]
+        field.help_text = documents.limits_in_words()
+        field.widget.attrs["accept"] = ",".join(
+            [f".{extension}" for extension in documents.TYPES] + sorted(documents.EXTENSION_OF_TYPE)
+        )
+        field.widget.attrs["data-max-bytes"] = documents.max_bytes()
+
+    def clean_file(self):
+        upload = self.cleaned_data.get("file")
+        if upload and upload is not self.initial.get("file"):
+            return documents.check(upload)
+        return upload
+
+
+class DocumentInline(admin.StackedInline):
+    """The documents of an agreement or an event. Who may add, change or delete them is who may
+    change the agreement or event (and so its partnership): an editor of other municipalities
+    cannot reach them. Saved through `services.document_save` (see `DocumentWritesMixin`)."""
+
+    model = Document
+    form = DocumentForm
+    extra = 0
+    fields = ["title", ("kind", "date_text"), ("language", "visibility"), "file", "facts"]
+    readonly_fields = ["facts"]
+    verbose_name = _("document")
+    verbose_name_plural = _("documents (signed agreement, council decision, amendment)")
+
+    class Media:
+        js = ["js/upload-progress.js"]
+
+    @admin.display(description=_("file details"))
+    def facts(self, obj):
+        if obj is None or not obj.pk:
+            return "–"
+        return format_html(
+            '{}, {} · SHA-256 <code>{}</code> · {} · <a href="{}">{}</a>',
+            documents.format_name(obj.content_type),
+            filesizeformat(obj.size),
+            obj.sha256,
+            _("text extracted") if obj.text else _("no text available"),
+            obj.get_absolute_url(),
+            _("download"),
+        )
+
+    def _parent_admin(self):
+        return self.admin_site._registry[self.parent_model]
+
+    def has_view_permission(self, request, obj=None):
+        return self._parent_admin().has_view_permission(request, obj)
+
+    def has_add_permission(self, request, obj=None):
+        return self._parent_admin().has_change_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return self._parent_admin().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._parent_admin().has_change_permission(request, obj)
+
+
+class DocumentWritesMixin:
+    """Documents inline are saved and deleted through the services, one by one, with the file the
+    form checked; the parent's own service call then ends the save as usual. They are attached
+    once the agreement or event exists: on its change page, not on the add page."""
+
+    def get_inlines(self, request, obj):
+        inlines = super().get_inlines(request, obj)
+        return inlines if obj is not None else [inline for inline in inlines if inline is not DocumentInline]
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not Document:
+            return super().save_formset(request, form, formset, change)
+        formset.save(commit=False)
+        for document in formset.new_objects + [obj for obj, _changed in formset.changed_objects]:
+            document._history_user = request.user
+            upload = next(f.cleaned_data.get("file") for f in formset.forms if f.instance is document)
+            checked = upload if isinstance(upload, documents.CheckedFile) else None
+            services.document_save(document=document, file=checked)
+        if formset.deleted_objects:
+            services.documents_delete(documents=formset.deleted_objects)
+        return None
+
+
 class ParticipantInline(admin.TabularInline):
     model = Participant
     extra = 0
@@ -511,6 +606,7 @@ class PartnershipAdmin(ServiceWritesMixin, RegisterAdminMixin, PartnershipScopeM
 class EventAdmin(
     DatePhraseFormMixin,
     MunicipalityLabelsMixin,
+    DocumentWritesMixin,
     ServiceWritesMixin,
     RegisterAdminMixin,
     PartnershipScopeMixin,
@@ -543,7 +639,7 @@ class EventAdmin(
     ]
     autocomplete_fields = ["partnership", "municipalities", "sources", "agreement"]
     readonly_fields = ["uid", "date_lower", "date_upper", "date_precision", "created_at", "updated_at"]
-    inlines = [ParticipantInline]
+    inlines = [ParticipantInline, DocumentInline]
     list_select_related = ["partnership"]
     fieldsets = [
         (
@@ -636,7 +732,12 @@ class TermEndFilter(admin.SimpleListFilter):
 
 @admin.register(Agreement)
 class AgreementAdmin(
-    DatePhraseFormMixin, ServiceWritesMixin, RegisterAdminMixin, PartnershipScopeMixin, GuardedHistoryAdmin
+    DatePhraseFormMixin,
+    DocumentWritesMixin,
+    ServiceWritesMixin,
+    RegisterAdminMixin,
+    PartnershipScopeMixin,
+    GuardedHistoryAdmin,
 ):
     """Agreements, as the register shows them to staff (state per `AgreementQuerySet.with_state`).
     Editors see and change only those of the partnerships they may edit (`PartnershipScopeMixin`:
@@ -644,6 +745,7 @@ class AgreementAdmin(
 
     import_kind = "agreements"
     list_display = ["title", "partnership", "kind", "date_text", "term_end", "state_display", "visibility"]
+    inlines = [DocumentInline]
     list_filter = [
         AgreementStateFilter,
         TermEndFilter,

@@ -21,12 +21,14 @@ from typing import NamedTuple
 
 from django.db import transaction
 from django.db.models import Max
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from . import dates, timeline
 from .models import (
     Agreement,
     Audience,
+    Document,
     Event,
     Municipality,
     Participant,
@@ -131,6 +133,7 @@ def public_digest(partnership, shown: dict, events: Sequence, facts: Sequence, r
         sorted((fact.key, fact.municipalities) for fact in public_facts),
         sorted(row for row in shown["participants"] if row[0] in event_ids),
         sorted(row for row in shown["sources"] if row[0] in event_ids),
+        sorted(shown["documents"]),
         [(r.municipality_id, r.role, r.state, r.start_text, r.end_text, r.ended_by) for r in rows],
         sorted(values.items()),
     )
@@ -143,7 +146,7 @@ def column(name: str, audience: str) -> str:
 
 def rebuild(partnership_ids: Iterable[int]) -> None:
     """Rebuild both audiences' copies of the given partnerships (the ones that no longer exist are
-    skipped). Per 500 partnerships: 8 reads (partnerships, events, their municipalities, municipality
+    skipped). Per 500 partnerships: 9 reads (partnerships, events, their municipalities, municipality
     names, and what `_shown_with()` reads) and 2 writes, plus one UPDATE each.
 
     Moves `staff_changed_at` of each, and `public_changed_at` only when what the public sees
@@ -244,8 +247,8 @@ def latest_evidence_dates(ids: list[int], audience: str) -> dict[int, list]:
 
 def _shown_with(ids: list[int]) -> dict[int, dict[str, list[tuple]]]:
     """What the pages show with each partnership besides its events' facts: pillars, agreements,
-    participants and sources (4 queries), as comparable tuples for `public_digest()`."""
-    shown = defaultdict(lambda: {"pillars": [], "agreements": [], "participants": [], "sources": []})
+    participants, sources and public documents (5 queries), as comparable tuples for `public_digest()`."""
+    shown = defaultdict(lambda: {"pillars": [], "agreements": [], "participants": [], "sources": [], "documents": []})
     pillar_fields = ("pillar_id", "pillar__code", "pillar__name_nl", "pillar__name_en")
     for partnership_id, *row in Partnership.pillars.through.objects.filter(partnership_id__in=ids).values_list(
         "partnership_id", *pillar_fields
@@ -266,6 +269,15 @@ def _shown_with(ids: list[int]) -> dict[int, dict[str, list[tuple]]]:
         "event__partnership_id", "event_id", *source_fields
     ):
         shown[partnership_id]["sources"].append((row[0], *(str(value) for value in row[1:])))
+    # Public documents only: an internal one (or one of an internal agreement or event) leaves no trace.
+    document_fields = ("uid", "kind", "title", "date_text", "language", "content_type", "size", "sha256", "updated_at")
+    for partnership_id, *row in (
+        Document.objects.public()
+        .of_partnerships(ids)
+        .annotate(owner_id=Coalesce("agreement__partnership_id", "event__partnership_id"))
+        .values_list("owner_id", *document_fields)
+    ):
+        shown[partnership_id]["documents"].append(tuple(str(value) for value in row))
     return shown
 
 

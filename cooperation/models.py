@@ -659,6 +659,18 @@ class DocumentQuerySet(models.QuerySet):
     def for_audience(self, internal: bool):
         return self if internal else self.public()
 
+    def of_partnerships(self, partnership_ids):
+        """The documents of these partnerships' agreements and events."""
+        ids = list(partnership_ids)
+        return self.filter(Q(agreement__partnership__in=ids) | Q(event__partnership__in=ids))
+
+    def for_list(self):
+        """What a list of documents shows (`_documents.html`): everything but the text itself, and
+        whether there is any (`has_text`)."""
+        return self.defer("text").annotate(
+            has_text=models.ExpressionWrapper(~Q(text=""), output_field=models.BooleanField())
+        )
+
 
 class Document(DatedModel):
     """A file behind an agreement or an event: the signed agreement, the council decision, an
@@ -718,6 +730,16 @@ class Document(DatedModel):
 
     def __str__(self) -> str:
         return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("cooperation:document-download", args=[self.uid])
+
+    @property
+    def text_available(self) -> bool:
+        """Whether the file has a text layer (a scan without one has an empty extract)."""
+        if "has_text" in self.__dict__:
+            return self.has_text
+        return bool(self.text)
 
 
 class Source(models.Model):

@@ -16,12 +16,25 @@ from decimal import Decimal
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models.functions import Coalesce
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from . import derived, history, notifications
-from .models import Agreement, Event, Municipality, Participant, Partnership, Person, Pillar, Source, Verification
+from . import derived, documents, history, notifications
+from .models import (
+    Agreement,
+    Document,
+    Event,
+    Municipality,
+    Participant,
+    Partnership,
+    Person,
+    Pillar,
+    Source,
+    Verification,
+)
 
 
 def partnerships_changed(*, partnership_ids: Iterable[int], published_event_ids: Iterable[int] = ()) -> None:
@@ -71,6 +84,7 @@ def partnerships_delete(*, partnerships: Iterable[Partnership]) -> int:
     """Delete partnerships with what hangs under them (agreements, events, memberships)."""
     partnerships = list(partnerships)
     ids = [partnership.pk for partnership in partnerships]
+    _files_removed_on_commit(Document.objects.of_partnerships(ids))
     for partnership in partnerships:
         partnership.delete()
     # Their derived rows went with them; the rebuild skips them, and marks nothing else changed.
@@ -102,6 +116,7 @@ def events_delete(*, events: Iterable[Event]) -> int:
     """Delete events (one, or a selection) and rebuild the partnerships they belonged to."""
     events = list(events)
     partnership_ids = {event.partnership_id for event in events}
+    _files_removed_on_commit(Document.objects.filter(event__in=[event.pk for event in events]))
     for event in events:
         event.delete()
     partnerships_changed(partnership_ids=partnership_ids)
@@ -139,10 +154,94 @@ def agreements_save(*, agreements: Iterable[Agreement]) -> list[Agreement]:
 def agreements_delete(*, agreements: Iterable[Agreement]) -> int:
     agreements = list(agreements)
     partnership_ids = {agreement.partnership_id for agreement in agreements}
+    _files_removed_on_commit(Document.objects.filter(agreement__in=[agreement.pk for agreement in agreements]))
     for agreement in agreements:
         agreement.delete()
     partnerships_changed(partnership_ids=partnership_ids)
     return len(agreements)
+
+
+def _files_removed_on_commit(documents_queryset) -> None:
+    """Remove the stored files of these documents once the transaction that deletes them commits
+    (a rolled-back delete keeps them)."""
+    names = [name for name in documents_queryset.values_list("file", flat=True) if name]
+    if names:
+        transaction.on_commit(lambda: [default_storage.delete(name) for name in names])
+
+
+def _document_partnership_id(document: Document) -> int:
+    if document.agreement_id:
+        return Agreement.objects.values_list("partnership_id", flat=True).get(pk=document.agreement_id)
+    return Event.objects.values_list("partnership_id", flat=True).get(pk=document.event_id)
+
+
+@transaction.atomic
+def document_save(*, document: Document, file=None) -> Document:
+    """Save a document of an agreement or an event; with `file`, its (new) file.
+
+    The file is checked by its content (`documents.check`: PDF or office document, the size
+    limit, no ZIP bomb, no macros; ValidationError with a Dutch message otherwise); its type,
+    size, SHA-256 and text extract are taken from the content, never from the name or the type
+    the browser sent. It is stored through Django's storage API (local files or an S3-compatible
+    store), under the document's uid with the extension of the type found. A replaced file is
+    removed once the transaction commits. The partnership the document belongs to is rebuilt
+    (its pages, search text and caches), and the one it belonged to before.
+
+    A failure in this call removes the file it wrote; an enclosing transaction that rolls back
+    later leaves that file in the storage unreferenced (it is never served: only rows are).
+    """
+    previous_name, previous_agreement_id, previous_event_id = _stored(
+        Document, document.pk, "file", "agreement", "event"
+    )
+    previous_partnership_id = None
+    if previous_agreement_id or previous_event_id:
+        previous_partnership_id = _document_partnership_id(
+            Document(agreement_id=previous_agreement_id, event_id=previous_event_id)
+        )
+    if file is None and not document.file:
+        raise ValidationError({"file": _("Choose the file of this document.")}, code="required")
+    if file is not None:
+        checked = documents.check(file)
+        inspection = checked.inspection
+        document.content_type = inspection.content_type
+        document.size = inspection.size
+        document.sha256 = inspection.sha256
+        document.text = inspection.text
+        document.full_clean(exclude=["file"])
+        document.file.save(checked.name, checked, save=False)
+        stored_name = document.file.name
+        try:  # a failure here leaves no file behind (one above wrote none)
+            document.full_clean()
+            document.save()
+        except Exception:
+            default_storage.delete(stored_name)
+            raise
+        if previous_name and previous_name != stored_name:
+            transaction.on_commit(lambda: default_storage.delete(previous_name))
+    else:
+        document.full_clean()
+        document.save()
+    partnerships_changed(
+        partnership_ids={_document_partnership_id(document), previous_partnership_id} - {None},
+    )
+    return document
+
+
+@transaction.atomic
+def documents_delete(*, documents: Iterable[Document]) -> int:
+    """Delete documents; their files are removed from the storage once the deletion commits."""
+    documents = list(documents)
+    ids = [document.pk for document in documents]
+    partnership_ids = set(
+        Document.objects.filter(pk__in=ids)
+        .annotate(partnership_id=Coalesce("agreement__partnership_id", "event__partnership_id"))
+        .values_list("partnership_id", flat=True)
+    )
+    _files_removed_on_commit(Document.objects.filter(pk__in=ids))
+    for document in documents:
+        document.delete()
+    partnerships_changed(partnership_ids=partnership_ids)
+    return len(documents)
 
 
 def _citing(source_ids: Iterable[int]) -> set[int]:

@@ -16,6 +16,7 @@ urlpatterns = [
     path("agreements/<uuid:uid>/", agreement_views.agreement_detail, name="agreement-detail"),
     path("about/", views.about, name="about"),
     path("documents/<uuid:uid>/", document_views.document_download, name="document-download"),
+    path("documents/<uuid:uid>/text/", document_views.document_text, name="document-text"),
     # /kaart/ in Dutch, /en/map/ in English (the path is translated).
     path(_("map/"), map_views.country_map, name="map"),
     path("subscriptions/", subscription_views.subscription_list, name="subscriptions"),

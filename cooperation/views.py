@@ -27,6 +27,7 @@ from .filters import PartnershipFilterSet
 from .forms import PartnershipFilterForm
 from .models import (
     Agreement,
+    Document,
     EditorProfile,
     Event,
     Membership,
@@ -147,11 +148,22 @@ def partnership_list(request):
     return render(request, "cooperation/partnership_list.html", context)
 
 
+def _documents(internal: bool) -> Prefetch:
+    """The documents of agreements or events this audience sees, as `visible_documents`."""
+    return Prefetch(
+        "documents", queryset=Document.objects.for_audience(internal).for_list(), to_attr="visible_documents"
+    )
+
+
 def _get_partnership(request, slug: str) -> Partnership:
-    """The partnership if this user may see it; with its pillars and the agreements this user may
-    see. 3 queries."""
+    """The partnership if this user may see it; with its pillars, and the agreements and their
+    documents this user may see. 4 queries (3 without agreements)."""
     internal = permissions.can_view_internal(request.user)
-    agreements = Agreement.objects.for_audience(internal).order_by(F("date_lower").asc(nulls_last=True), "title")
+    agreements = (
+        Agreement.objects.for_audience(internal)
+        .prefetch_related(_documents(internal))
+        .order_by(F("date_lower").asc(nulls_last=True), "title")
+    )
     queryset = Partnership.objects.for_audience(internal).prefetch_related(
         "pillars", Prefetch("agreements", queryset=agreements)
     )
@@ -159,12 +171,12 @@ def _get_partnership(request, slug: str) -> Partnership:
 
 
 def partnership_detail(request, slug: str):
-    """8 queries: partnership, pillars, agreements, latest verification, events, their
-    municipalities, sources, participants (+ session/user when signed in).
+    """10 queries: partnership, pillars, agreements, their documents, latest verification, events,
+    their municipalities, sources, participants, documents (+ session/user when signed in).
 
     The status, chart, members table and timeline are cached per change of the partnership
-    (cooperation/fragments.py); a cached page costs 4 queries: partnership, pillars, agreements,
-    latest verification. Every "now" claim is as of the latest evidence, computed here from the
+    (cooperation/fragments.py); a cached page costs 5 queries: partnership, pillars, agreements,
+    their documents, latest verification. Every "now" claim is as of the latest evidence, computed here from the
     events shown, their sources and the latest verification.
     """
     partnership = _get_partnership(request, slug)
@@ -173,7 +185,7 @@ def partnership_detail(request, slug: str):
     verification = partnership.verifications.select_related("user").first()
 
     def build() -> dict:
-        events = list(partnership.events.for_audience(internal).for_timeline())
+        events = list(partnership.events.for_audience(internal).for_timeline().prefetch_related(_documents(internal)))
         facts = [timeline.facts_from_event(event) for event in events]
         rows = timeline.ordered(facts)
         memberships = timeline.derive_memberships(facts)

@@ -215,6 +215,10 @@ STATIC_URL = "static/"
 # Where `collectstatic` puts the files that WhiteNoise serves (the web processes must read it).
 STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT") or BASE_DIR / "staticfiles")
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Uploaded documents (issue 21) are files under MEDIA_ROOT by default. MEDIA_URL is never served:
+# documents reach readers only through the permission-checked download view.
+MEDIA_ROOT = Path(os.environ.get("DJANGO_MEDIA_ROOT") or BASE_DIR / "media")
+MEDIA_URL = "/media/"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -225,6 +229,27 @@ STORAGES = {
         )
     },
 }
+
+# Or, in production, any S3-compatible object store (django-storages), when a bucket is named.
+# Without keys, boto3's own chain is used (AWS_* variables, an instance role).
+PORTAL_S3_BUCKET = os.environ.get("PORTAL_S3_BUCKET", "").strip()
+if PORTAL_S3_BUCKET:
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": PORTAL_S3_BUCKET,
+            "endpoint_url": os.environ.get("PORTAL_S3_ENDPOINT_URL", "").strip() or None,
+            "region_name": os.environ.get("PORTAL_S3_REGION", "").strip() or None,
+            "access_key": os.environ.get("PORTAL_S3_ACCESS_KEY_ID", "").strip() or None,
+            "secret_key": os.environ.get("PORTAL_S3_SECRET_ACCESS_KEY", "").strip() or None,
+            "location": os.environ.get("PORTAL_S3_PREFIX", "").strip().strip("/"),
+            # Objects are private: the portal reads them and serves them itself, after its checks.
+            "default_acl": "private",
+            "querystring_auth": True,
+            # Never overwrite: a name in use gets a suffix, as on the local file system.
+            "file_overwrite": False,
+        },
+    }
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "cooperation:home"
@@ -308,6 +333,10 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = env_int("FILE_UPLOAD_MAX_MEMORY_SIZE", 5 * 1024 * 
 IMPORT_MAX_UPLOAD_BYTES = env_int("IMPORT_MAX_UPLOAD_BYTES", 20 * 1024 * 1024)
 if IMPORT_MAX_UPLOAD_BYTES <= 0:
     raise ImproperlyConfigured("IMPORT_MAX_UPLOAD_BYTES must be a positive number of bytes.")
+# Documents behind agreements and events (cooperation/documents.py) larger than this are refused.
+PORTAL_DOCUMENT_MAX_BYTES = env_int("PORTAL_DOCUMENT_MAX_BYTES", 25 * 1024 * 1024)
+if PORTAL_DOCUMENT_MAX_BYTES <= 0:
+    raise ImproperlyConfigured("PORTAL_DOCUMENT_MAX_BYTES must be a positive number of bytes.")
 
 # The read-only open-data API (/api/v1/, cooperation/api.py). Anonymous clients are throttled.
 REST_FRAMEWORK = {

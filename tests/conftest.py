@@ -42,12 +42,15 @@ def test_settings(tmp_path_factory):
     default hasher costs a quarter of a second per login or new account); static files by their
     own names, so no `collectstatic` is needed before a run (the one test of the hashed, compressed
     files collects them itself); and plain HTTP, which the test client and the live server speak,
-    so no redirect to HTTPS and no secure-only cookies; and no second factor (see below)."""
+    so no redirect to HTTPS and no secure-only cookies; no second factor (see below); and uploaded
+    documents in a temporary directory."""
     from django.conf import settings
 
     with override_settings(
         PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
         STATIC_ROOT=tmp_path_factory.mktemp("static"),
+        # Uploaded documents go to a directory of this run, never into the checkout.
+        MEDIA_ROOT=tmp_path_factory.mktemp("media"),
         STORAGES={
             **settings.STORAGES,
             "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

@@ -7,10 +7,12 @@ import itertools
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from cooperation import services
 from cooperation.models import (
     Agreement,
+    Document,
     EditorProfile,
     Event,
     Membership,
@@ -124,3 +126,40 @@ def empty_the_register() -> None:
     Source.objects.all().delete()
     Municipality.objects.update(merged_into=None)
     Municipality.objects.all().delete()
+
+
+def make_pdf(*lines: str) -> bytes:
+    """A small, real PDF of one page with these lines of text (no lines: a page without a text
+    layer, like a scan). Written by hand, with a correct cross-reference table."""
+    content = "BT /F1 12 Tf 72 720 Td 14 TL " + " ".join(
+        "({}) '".format(line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")) for line in lines
+    )
+    stream = (content + " ET").encode("latin-1") if lines else b"0 0 1 rg 72 72 200 200 re f"
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R"
+        b" /Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+def make_document(
+    *, agreement=None, event=None, title="Ondertekende overeenkomst", data=None, name="overeenkomst.pdf", **fields
+):
+    """A document of an agreement or an event, stored through the service (`data`: the file's
+    bytes, a PDF with a line of text by default)."""
+    document = Document(agreement=agreement, event=event, title=title, **fields)
+    upload = SimpleUploadedFile(name, data if data is not None else make_pdf("Samenwerkingsovereenkomst ICT"))
+    return services.document_save(document=document, file=upload)

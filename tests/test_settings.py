@@ -70,3 +70,43 @@ def test_a_sqlite_connection_logs_ahead_and_waits_for_the_write_lock(tmp_path, d
         assert cursor.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         assert cursor.execute("PRAGMA busy_timeout").fetchone() == (20000,)
     connection.close()
+
+
+def test_documents_go_to_an_s3_compatible_store_when_a_bucket_is_named():
+    """With PORTAL_S3_BUCKET the default storage is django-storages' S3 backend, private and never
+    overwriting; it is built without any network access (boto3 connects on first use)."""
+    code = (
+        "from django.core.files.storage import storages; s = storages['default']; "
+        "print(type(s).__name__, s.bucket_name, s.endpoint_url, s.location, s.default_acl, s.file_overwrite)"
+    )
+    result = manage(
+        "shell",
+        "-c",
+        code,
+        DJANGO_DEBUG="1",
+        PORTAL_S3_BUCKET="portal-documenten",
+        PORTAL_S3_ENDPOINT_URL="https://objectstore.example.nl",
+        PORTAL_S3_PREFIX="/acceptatie/",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1].split() == [
+        "S3Storage",
+        "portal-documenten",
+        "https://objectstore.example.nl",
+        "acceptatie",
+        "private",
+        "False",
+    ]
+    local = manage(
+        "shell",
+        "-c",
+        "from django.core.files.storage import storages; s = storages['default']; print(type(s).__name__)",
+        DJANGO_DEBUG="1",
+    )
+    assert local.stdout.splitlines()[-1] == "FileSystemStorage"
+
+
+def test_a_bad_document_size_limit_fails_loudly():
+    result = manage("check", DJANGO_DEBUG="1", PORTAL_DOCUMENT_MAX_BYTES="0")
+    assert result.returncode != 0
+    assert "PORTAL_DOCUMENT_MAX_BYTES" in result.stderr

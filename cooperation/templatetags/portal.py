@@ -6,7 +6,7 @@ from django import template
 from django.urls import translate_url
 from django.utils.formats import number_format
 
-from .. import dates
+from .. import dates, documents
 
 register = template.Library()
 
@@ -66,3 +66,9 @@ def partnership_status_label(value: str) -> str:
     from ..models import Partnership
 
     return Partnership.Status(value).label
+
+
+@register.filter
+def document_format(content_type: str) -> str:
+    """The kind of file a document is, in words (PDF, Word, ...)."""
+    return documents.format_name(content_type)

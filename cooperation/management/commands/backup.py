@@ -7,8 +7,10 @@ Writes a new directory `DIRECTORY/portal-backup-<UTC time>/` with:
   portal stores: partnerships, events and their history, users, the outbox, import jobs with
   their uploaded files (ImportJob.data), applied import batches and the built open-data files
   (OpenDataFile.content).
-- `media.tar`: the files under MEDIA_ROOT, when it is set and holds any (the portal itself
-  keeps no files there today; this is for what a deployment adds).
+- `media.tar`: the files under MEDIA_ROOT, when it is set and holds any: the documents behind
+  agreements and events (`documents/<uid>/…`) when they are stored as local files (the default).
+- `documents.tar`: the documents' files read through Django's storage API, when they are kept
+  elsewhere (an S3-compatible store, `PORTAL_S3_BUCKET`), so a backup holds them either way.
 - `manifest.json`: when, from which database and migration state, the row counts of the main
   tables and the SHA-256 of each file, which `manage.py restore` checks before it restores.
 
@@ -26,14 +28,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from django.conf import settings
+from django.core.files.storage import FileSystemStorage, default_storage
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 from django.db.migrations.recorder import MigrationRecorder
 
-from cooperation.models import Event, ImportBatch, ImportJob, OpenDataFile, Partnership
+from cooperation.models import Document, Event, ImportBatch, ImportJob, OpenDataFile, Partnership
 
 DUMP = "database.dump"
 MEDIA = "media.tar"
+DOCUMENTS = "documents.tar"
 MANIFEST = "manifest.json"
 COUNTED = {
     "partnerships": Partnership.objects,
@@ -42,6 +46,7 @@ COUNTED = {
     "import_batches": ImportBatch.objects,
     "import_jobs": ImportJob.objects,
     "open_data_files": OpenDataFile.objects,
+    "documents": Document.objects,
 }
 
 
@@ -69,12 +74,34 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def documents_in_media_root() -> bool:
+    """Whether the documents' storage is the local file system under MEDIA_ROOT (in media.tar)."""
+    return (
+        isinstance(default_storage, FileSystemStorage)
+        and bool(settings.MEDIA_ROOT)
+        and Path(default_storage.location).resolve() == Path(settings.MEDIA_ROOT).resolve()
+    )
+
+
+def archive_documents(path: Path) -> int:
+    """Every document's file, read through the storage API, into a tar file under its stored name."""
+    written = 0
+    with tarfile.open(path, "w") as archive:
+        for name in Document.objects.exclude(file="").values_list("file", flat=True).order_by("file"):
+            with default_storage.open(name, "rb") as handle:
+                info = tarfile.TarInfo(name)
+                info.size = default_storage.size(name)
+                archive.addfile(info, handle)
+            written += 1
+    return written
+
+
 def row_counts() -> dict[str, int]:
     return {name: manager.count() for name, manager in COUNTED.items()}
 
 
 class Command(BaseCommand):
-    help = "Back up the database (pg_dump custom format) and MEDIA_ROOT into a new directory."
+    help = "Back up the database (pg_dump custom format), MEDIA_ROOT and the documents into a new directory."
 
     def add_arguments(self, parser):
         parser.add_argument("directory", help="Where to create the backup directory (created if missing).")
@@ -109,6 +136,9 @@ class Command(BaseCommand):
             with tarfile.open(target / MEDIA, "w") as archive:
                 archive.add(media_root, arcname=".")
             files[MEDIA] = sha256_of(target / MEDIA)
+        if not documents_in_media_root() and Document.objects.exists():
+            archive_documents(target / DOCUMENTS)
+            files[DOCUMENTS] = sha256_of(target / DOCUMENTS)
         latest = MigrationRecorder.Migration.objects.filter(app="cooperation").order_by("-applied", "-id").first()
         manifest = {
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -2,8 +2,9 @@
 
 Checks the SHA-256 of every file against the backup's manifest, refuses a database that
 already holds tables (a restore never mixes with or overwrites data), restores the dump in
-one transaction (all or nothing), unpacks `media.tar` into MEDIA_ROOT, and compares the row
-counts of the main tables with those recorded at backup time.
+one transaction (all or nothing), unpacks `media.tar` into MEDIA_ROOT, puts the files of
+`documents.tar` (documents kept outside MEDIA_ROOT, e.g. in an S3-compatible store) back through
+the storage API, and compares the row counts of the main tables with those recorded at backup time.
 
 By default the restore goes into the database of DATABASE_URL; `--database-url` names another
 (e.g. a new database to switch to once it is checked). Create the empty database first
@@ -15,14 +16,16 @@ from __future__ import annotations
 import json
 import subprocess
 import tarfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import dj_database_url
 import psycopg2
 from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import default_storage
 from django.core.management.base import BaseCommand, CommandError
 
-from .backup import DUMP, MANIFEST, MEDIA, libpq_arguments, sha256_of
+from .backup import DOCUMENTS, DUMP, MANIFEST, MEDIA, libpq_arguments, sha256_of
 
 COUNT_QUERIES = {
     "partnerships": "SELECT count(*) FROM cooperation_partnership",
@@ -31,6 +34,7 @@ COUNT_QUERIES = {
     "import_batches": "SELECT count(*) FROM cooperation_importbatch",
     "import_jobs": "SELECT count(*) FROM cooperation_importjob",
     "open_data_files": "SELECT count(*) FROM cooperation_opendatafile",
+    "documents": "SELECT count(*) FROM cooperation_document",
 }
 
 
@@ -49,6 +53,24 @@ def count(database: dict, query: str) -> int:
             return cursor.fetchone()[0]
     finally:
         connection.close()
+
+
+def restore_documents(path: Path) -> int:
+    """Put every file of `documents.tar` back in the documents' storage under its own name (a file
+    already there under that name is replaced), through the storage API."""
+    restored = 0
+    with tarfile.open(path) as archive:
+        for member in archive:
+            name = member.name
+            if not member.isfile() or name.startswith("/") or ".." in PurePosixPath(name).parts:
+                raise CommandError(f"{path} holds an unexpected entry {name!r}; nothing more was restored.")
+            if default_storage.exists(name):
+                default_storage.delete(name)
+            saved = default_storage.save(name, File(archive.extractfile(member), name=name))
+            if saved != name:
+                raise CommandError(f"The storage saved {name} as {saved}; check the storage settings.")
+            restored += 1
+    return restored
 
 
 class Command(BaseCommand):
@@ -96,7 +118,10 @@ class Command(BaseCommand):
             media_root.mkdir(parents=True, exist_ok=True)
             with tarfile.open(source / MEDIA) as archive:
                 archive.extractall(media_root, filter="data")
-        counts = {name: count(database, query) for name, query in COUNT_QUERIES.items()}
+        if DOCUMENTS in manifest["files"]:
+            restore_documents(source / DOCUMENTS)
+        # What the backup counted (an older backup counted fewer tables, some of which it lacks).
+        counts = {name: count(database, query) for name, query in COUNT_QUERIES.items() if name in manifest["counts"]}
         differences = {
             name: (expected, counts.get(name))
             for name, expected in manifest["counts"].items()
