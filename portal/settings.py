@@ -376,7 +376,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"PillarCodeEnum": "cooperation.models.Pillar.Code"},
+    "ENUM_NAME_OVERRIDES": {
+        "PillarCodeEnum": "cooperation.models.Pillar.Code",
+        "EventKindEnum": "cooperation.models.Event.Kind",
+        "EventStatusEnum": "cooperation.models.Event.Status",
+    },
 }
 
 # Celery: Redis in production, the filesystem transport under `make run`; CELERY_TASK_ALWAYS_EAGER=1 runs

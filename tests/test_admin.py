@@ -139,6 +139,9 @@ def test_an_agreement_in_the_partnership_form_reads_a_phrase(admin_client, msg):
     form = response.context["adminform"].form
     data = {name: form[name].value() or "" for name in form.fields if name not in ("date_text",)}
     data |= {"date_text": "omstreeks december 2010", "date_text_read": "omstreeks december 2010"}
+    for inline in response.context["inline_admin_formsets"]:  # its documents, none added
+        prefix = inline.formset.prefix
+        data |= {f"{prefix}-TOTAL_FORMS": "0", f"{prefix}-INITIAL_FORMS": "0", f"{prefix}-MAX_NUM_FORMS": "1000"}
     response = admin_client.post(reverse("admin:cooperation_agreement_change", args=[agreement.pk]), data)
     assert response.status_code == 302, response.context["adminform"].form.errors
     agreement.refresh_from_db()

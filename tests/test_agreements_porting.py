@@ -169,7 +169,7 @@ def test_each_bad_row_gets_its_row_and_column_in_dutch_and_nothing_is_saved(admi
     assert EXAMPLE in messages[0]  # did you mean
     assert "2019-02-30" in messages[1]
     assert messages[2] == "De looptijd eindigt (2019-12-31) voordat hij begint (2023-01-01)."
-    assert "Onbekende code “convenant”" in messages[3] and "cooperation_agreement" in messages[3]
+    assert "Onbekende waarde “convenant”" in messages[3] and "cooperation_agreement" in messages[3]
     assert "“31-02-2020” is geen dag" in messages[4]
     assert Agreement.objects.count() == count
 
@@ -368,9 +368,17 @@ def test_the_about_page_links_every_download(client, db):
 
 
 def test_an_internal_agreement_ends_only_in_the_calendars_of_staff(client, viewer_client, internal_agreement, svm):
-    public_agreement = Agreement.objects.get(partnership=svm, visibility="public")
-    public_agreement.term_end = datetime.date(2019, 12, 31)
-    services.agreement_save(agreement=public_agreement)
+    # Not the seed's agreement: Schiedam terminated that one, and a terminated agreement's term end
+    # is in no calendar (it no longer ends it).
+    public_agreement = services.agreement_save(
+        agreement=Agreement(
+            partnership=svm,
+            kind=Agreement.Kind.SERVICE_LEVEL_AGREEMENT,
+            title="Dienstverleningsovereenkomst",
+            date_text="2014",
+            term_end=datetime.date(2019, 12, 31),
+        )
+    )
     for url in (
         reverse("open-data:calendar-partnership", args=[svm.slug]),
         reverse("open-data:calendar-municipality", args=["GM0606"]),

@@ -260,15 +260,18 @@ class TestPartnershipMap:
         assert '<a href="/municipalities/GM0906/" class="map__area map__area--active">' in page
 
     def test_query_count_is_unchanged_and_the_year_costs_none(self, client, svm):
-        # partnership, pillars, agreements, latest verification, events, municipalities, sources, participants
-        assert count_queries(client, SVM_URL) == 8
-        # cached: partnership, pillars, agreements, latest verification; the map of any year from the cache
-        assert count_queries(client, SVM_URL + "?year=2015") == 4
+        # partnership, pillars, agreements, their documents, latest verification, events, municipalities,
+        # sources, participants, the events' documents
+        assert count_queries(client, SVM_URL) == 10
+        # cached: partnership, pillars, agreements, their documents, latest verification; the map of any
+        # year from the cache
+        assert count_queries(client, SVM_URL + "?year=2015") == 5
 
     def test_a_former_member_costs_one_query_for_its_successor_chain(self, client, geleen_partnership):
-        # the 8 of every partnership page, Geleen's successor for the status sentence (timeline),
-        # Geleen's area along its merged_into chain
-        assert count_queries(client, geleen_partnership.get_absolute_url()) == 10
+        # the 10 of every partnership page, Geleen's area along its merged_into chain (the successor
+        # for the status sentence comes with the municipalities)
+        assert count_queries(client, geleen_partnership.get_absolute_url()) == 11
+        # cached: as SVM's, less the documents of agreements it has none of
         assert count_queries(client, geleen_partnership.get_absolute_url()) == 4
 
     def test_page_weight_grows_by_a_few_kilobytes(self, client):
