@@ -25,15 +25,13 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .forms import PartnershipFilterForm, Select
+from .forms import SEARCH_MAX_LENGTH, PartnershipFilterForm, Select
 from .models import Event, Partnership, Pillar, Province
 
 # The years a "year" filter accepts, on the pages and in the API: wide enough for any
 # cooperation between municipalities (the oldest municipal records) and any plan.
 YEAR_MIN = 1800
 YEAR_MAX = 2100
-# Longer search text is refused: no one types more, and it keeps the search query bounded.
-SEARCH_MAX_LENGTH = 200
 
 SORTS = [
     ("relevance", _("relevance")),
