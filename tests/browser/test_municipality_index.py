@@ -28,7 +28,7 @@ def test_a_civil_servant_finds_a_former_municipality_without_javascript(page_wit
     page.goto("/")
     page.get_by_role("navigation", name="Hoofdmenu").get_by_role("link", name="Gemeenten").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Gemeenten")
-    page.get_by_label("Gemeente zoeken").fill("Geleen")
+    page.get_by_role("searchbox", name="Gemeente zoeken").fill("Geleen")
     page.get_by_role("button", name="Zoeken").click()
     expect(page).to_have_url(re.compile(r"/municipalities/\?q=Geleen"))
     expect(page.get_by_role("heading", name="2 gemeenten gevonden voor “Geleen”")).to_be_visible()
