@@ -18,7 +18,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 
-from cooperation import search, services
+from cooperation import derived, search, services
 from cooperation.models import Municipality, Partnership
 from tests.factories import MSG, SVM, grow_register
 
@@ -308,3 +308,14 @@ class TestMunicipalityIndex:
         cache.clear()
         with django_assert_num_queries(3):
             assert client.get("/municipalities/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_municipality_is_found_by_its_province_and_its_former_and_later_names():
+    places = derived.municipality_places()
+    sittard_geleen = places[Municipality.objects.get(cbs_code="GM1883").pk]
+    assert sittard_geleen[:2] == ("Sittard-Geleen", "Limburg")
+    assert {"Geleen", "Born", "Sittard", "Munstergeleen", "Limbricht", "Broeksittard"} <= set(sittard_geleen)
+    assert places[Municipality.objects.get(cbs_code="GM0906").pk] == ("Geleen", "Limburg", "Sittard-Geleen")
+    leeuwarden = places[Municipality.objects.get(cbs_code="GM0080").pk]
+    assert leeuwarden[:3] == ("Leeuwarden", "Fryslân", "Friesland")
