@@ -14,6 +14,7 @@ and writes both copies. Only `services.partnerships_changed()` calls `rebuild()`
 from __future__ import annotations
 
 import datetime
+import functools
 import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -21,7 +22,7 @@ from typing import NamedTuple
 
 from django.db import transaction
 from django.db.models import Max
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from . import dates, search, timeline
 from .models import (
@@ -47,6 +48,7 @@ class EventValues(NamedTuple):
 
     pk: int
     visibility: str
+    kind: str
     title: str
     description: str
     reason: str
@@ -56,17 +58,36 @@ class EventValues(NamedTuple):
 
 
 def search_text(partnership, events: Sequence, members: Iterable[int], *, pillars=(), places=None) -> str:
-    """The search document (`search.document()`) a partnership is found by: its name and summary,
-    its pillars' names (`pillars`: Dutch and English), the names of its members (`members`: their
-    pks) with their provinces and their former and later names (`places`, from
-    `municipality_places()`), and the text of `events` (the events of one audience)."""
+    """The search document (`search.document()`) a partnership is found by: its name, summary and
+    legal form, its pillars' names (`pillars`: Dutch and English), the names of its members
+    (`members`: their pks) with their provinces and their former and later names (`places`, from
+    `municipality_places()`), and the kind and text of `events` (the events of one audience).
+    Legal forms and kinds of event in Dutch and English."""
     places = places or {}
-    parts = [partnership.name, partnership.summary, *pillars]
+    kinds, legal_forms = searchable_labels()
+    parts = [partnership.name, partnership.summary, legal_forms.get(partnership.legal_form, ""), *pillars]
     for pk in members:
         parts.extend(places.get(pk, ()))
     for event in events:
-        parts.extend([event.title, event.description, event.reason])
+        parts.extend([kinds.get(event.kind, ""), event.title, event.description, event.reason])
     return search.document(parts)
+
+
+@functools.cache
+def searchable_labels() -> tuple[dict[str, str], dict[str, str]]:
+    """The labels of the kinds of event and of the legal forms, each in Dutch and English
+    ("ontvlochten disentangled"): what a reader of either language types."""
+
+    def both(labels) -> dict[str, str]:
+        words = {}
+        for code, label in labels:
+            with translation.override("nl"):
+                dutch = str(label)
+            with translation.override("en"):
+                words[code] = f"{dutch} {label}"
+        return words
+
+    return both(timeline.KIND_LABELS.items()), both(Partnership.LegalForm.choices)
 
 
 # Province names people type besides the official ones.
@@ -127,7 +148,7 @@ def derived_cache(
     """One partnership's cached copy for one audience: Membership rows (unsaved) and the values of
     its derived fields (under their plain names). No queries.
 
-    `events` (with `visibility`, `title`, `description`, `reason`, `date_lower`, `date_upper`) and
+    `events` (with `visibility`, `kind`, `title`, `description`, `reason`, `date_lower`, `date_upper`) and
     `facts` are all the partnership's events, in step; the audience's share is taken here.
     `evidence_dates`: the latest published date of a source the audience's events cite and the
     latest verification, which count as evidence besides the events (`timeline.last_evidence`).
@@ -221,7 +242,8 @@ def _rebuild_chunk(ids: list[int], places: dict[int, tuple[str, ...]]) -> None:
     events, facts = defaultdict(list), defaultdict(list)
     for pk, partnership_id, kind, status, text, role, created, visibility, *rest in event_rows:
         title, description, reason, lower, upper, updated = rest
-        events[partnership_id].append(EventValues(pk, visibility, title, description, reason, lower, upper, updated))
+        event = EventValues(pk, visibility, kind, title, description, reason, lower, upper, updated)
+        events[partnership_id].append(event)
         facts[partnership_id].append(
             timeline.EventFacts(
                 key=pk,

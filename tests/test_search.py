@@ -49,6 +49,9 @@ EXPECTED_SEARCH = {
     "JOINT PROCUREMENT": [MSG],
     # Stop words are left out of a query of several words.
     "de samenwerking van Schiedam": [SVM],
+    # Kinds of event and legal forms, in Dutch and English.
+    "disentanglement": [SVM],
+    "convenant": [MSG, SVM],
     # Nothing to search for: nothing found.
     "!!!": [],
     # Internal: not for the public (staff: below).
@@ -319,3 +322,15 @@ def test_a_municipality_is_found_by_its_province_and_its_former_and_later_names(
     assert places[Municipality.objects.get(cbs_code="GM0906").pk] == ("Geleen", "Limburg", "Sittard-Geleen")
     leeuwarden = places[Municipality.objects.get(cbs_code="GM0080").pk]
     assert leeuwarden[:3] == ("Leeuwarden", "Fryslân", "Friesland")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("language", ["", "/en"])
+def test_every_example_in_the_home_page_search_box_finds_a_partnership(client, language):
+    home = client.get(f"{language}/").content.decode()
+    placeholder = re.search(r'id="home-q" name="q" placeholder="([^"]+)"', home)[1]
+    examples = [part.split()[-1] for part in placeholder.split(",")]
+    assert len(examples) == 3
+    for example in examples:
+        response = client.get(f"{language}/partnerships/", {"q": example})
+        assert response.context["page"].paginator.count >= 1, example
