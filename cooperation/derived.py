@@ -14,6 +14,7 @@ and writes both copies. Only `services.partnerships_changed()` calls `rebuild()`
 from __future__ import annotations
 
 import datetime
+import functools
 import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -22,9 +23,9 @@ from typing import NamedTuple
 from django.db import transaction
 from django.db.models import Max
 from django.db.models.functions import Coalesce
-from django.utils import timezone
+from django.utils import timezone, translation
 
-from . import dates, timeline
+from . import dates, search, timeline
 from .models import (
     Agreement,
     Audience,
@@ -49,6 +50,7 @@ class EventValues(NamedTuple):
 
     pk: int
     visibility: str
+    kind: str
     title: str
     description: str
     reason: str
@@ -57,13 +59,71 @@ class EventValues(NamedTuple):
     updated_at: datetime.datetime | None
 
 
-def search_text(partnership, events: Sequence, municipality_names: Iterable[str]) -> str:
-    """The text a partnership is found by: its own, its members' names, the text of `events`
-    (the events of one audience)."""
-    parts = [partnership.name, partnership.summary, *municipality_names]
+def search_text(partnership, events: Sequence, members: Iterable[int], *, pillars=(), places=None) -> str:
+    """The search document (`search.document()`) a partnership is found by: its name, summary and
+    legal form, its pillars' names (`pillars`: Dutch and English), the names of its members
+    (`members`: their pks) with their provinces and their former and later names (`places`, from
+    `municipality_places()`), and the kind and text of `events` (the events of one audience).
+    Legal forms and kinds of event in Dutch and English."""
+    places = places or {}
+    kinds, legal_forms = searchable_labels()
+    parts = [partnership.name, partnership.summary, legal_forms.get(partnership.legal_form, ""), *pillars]
+    for pk in members:
+        parts.extend(places.get(pk, ()))
     for event in events:
-        parts.extend([event.title, event.description, event.reason])
-    return "\n".join(part for part in parts if part)
+        parts.extend([kinds.get(event.kind, ""), event.title, event.description, event.reason])
+    return search.document(parts)
+
+
+@functools.cache
+def searchable_labels() -> tuple[dict[str, str], dict[str, str]]:
+    """The labels of the kinds of event and of the legal forms, each in Dutch and English
+    ("ontvlochten disentangled"): what a reader of either language types."""
+
+    def both(labels) -> dict[str, str]:
+        words = {}
+        for code, label in labels:
+            with translation.override("nl"):
+                dutch = str(label)
+            with translation.override("en"):
+                words[code] = f"{dutch} {label}"
+        return words
+
+    return both(timeline.KIND_LABELS.items()), both(Partnership.LegalForm.choices)
+
+
+# Province names people type besides the official ones.
+PROVINCE_ALIASES = {"Fryslân": ("Friesland",)}
+
+
+def municipality_places() -> dict[int, tuple[str, ...]]:
+    """Per municipality (pk): the names it is found by in a partnership's search text: its own,
+    its province's, those of the municipalities merged into it (at any remove: Geleen for
+    Sittard-Geleen) and of those it was merged into (Sittard-Geleen for Geleen). 1 query, all
+    municipalities (some 1,500 short rows)."""
+    rows = list(Municipality.objects.order_by().values_list("pk", "name", "province", "merged_into_id"))
+    names = {pk: name for pk, name, _province, _into in rows}
+    successor = {pk: into for pk, _name, _province, into in rows if into}
+    predecessors: dict[int, list[int]] = defaultdict(list)
+    for pk, into in successor.items():
+        predecessors[into].append(pk)
+    places = {}
+    for pk, name, province, _into in rows:
+        found, seen = [name, province, *PROVINCE_ALIASES.get(province, ())], {pk}
+        later = successor.get(pk)
+        while later and later not in seen:
+            seen.add(later)
+            found.append(names[later])
+            later = successor.get(later)
+        earlier = list(predecessors.get(pk, ()))
+        while earlier:
+            former = earlier.pop()
+            if former not in seen:
+                seen.add(former)
+                found.append(names[former])
+                earlier.extend(predecessors.get(former, ()))
+        places[pk] = tuple(found)
+    return places
 
 
 def audience_events(partnership, events: Sequence, facts: Sequence, audience: str) -> tuple[list, list]:
@@ -78,15 +138,23 @@ def audience_events(partnership, events: Sequence, facts: Sequence, audience: st
 
 
 def derived_cache(
-    partnership, events: Sequence, facts: Sequence[timeline.EventFacts], *, audience: str, evidence_dates=()
+    partnership,
+    events: Sequence,
+    facts: Sequence[timeline.EventFacts],
+    *,
+    audience: str,
+    evidence_dates=(),
+    pillars=(),
+    places=None,
 ):
     """One partnership's cached copy for one audience: Membership rows (unsaved) and the values of
     its derived fields (under their plain names). No queries.
 
-    `events` (with `visibility`, `title`, `description`, `reason`, `date_lower`, `date_upper`) and
+    `events` (with `visibility`, `kind`, `title`, `description`, `reason`, `date_lower`, `date_upper`) and
     `facts` are all the partnership's events, in step; the audience's share is taken here.
     `evidence_dates`: the latest published date of a source the audience's events cite and the
     latest verification, which count as evidence besides the events (`timeline.last_evidence`).
+    `pillars` (names) and `places` (`municipality_places()`) go into the search text.
     """
     events, facts = audience_events(partnership, events, facts, audience)
     memberships = timeline.derive_memberships(facts)
@@ -112,7 +180,9 @@ def derived_cache(
         "status": timeline.derive_status(facts, memberships),
         "first_date": min(lowers, default=None),
         "last_date": max(uppers, default=None),
-        "search_text": search_text(partnership, events, (m.municipality.name for m in memberships)),
+        "search_text": search_text(
+            partnership, events, (m.municipality.pk for m in memberships), pillars=pillars, places=places
+        ),
         "last_evidence": timeline.last_evidence(facts, evidence_dates),
     }
     return rows, values
@@ -146,17 +216,20 @@ def column(name: str, audience: str) -> str:
 
 def rebuild(partnership_ids: Iterable[int]) -> None:
     """Rebuild both audiences' copies of the given partnerships (the ones that no longer exist are
-    skipped). Per 500 partnerships: 9 reads (partnerships, events, their municipalities, municipality
-    names, and what `_shown_with()` reads) and 2 writes, plus one UPDATE each.
+    skipped). Once: the names municipalities are found by (`municipality_places()`); per 500
+    partnerships: 9 reads (partnerships, events, their municipalities, municipality names, and what
+    `_shown_with()` reads) and 2 writes, plus one UPDATE each.
 
     Moves `staff_changed_at` of each, and `public_changed_at` only when what the public sees
     changed (its digest), so an internal edit does not move public modification dates.
     """
+    places = None
     for ids in chunks(sorted(set(partnership_ids)), CHUNK):
-        _rebuild_chunk(ids)
+        places = places if places is not None else municipality_places()
+        _rebuild_chunk(ids, places)
 
 
-def _rebuild_chunk(ids: list[int]) -> None:
+def _rebuild_chunk(ids: list[int], places: dict[int, tuple[str, ...]]) -> None:
     partnerships = list(Partnership.objects.filter(pk__in=ids).only(*PARTNERSHIP_FIELDS))
     if not partnerships:
         return
@@ -172,7 +245,8 @@ def _rebuild_chunk(ids: list[int]) -> None:
     events, facts = defaultdict(list), defaultdict(list)
     for pk, partnership_id, kind, status, text, role, created, visibility, *rest in event_rows:
         title, description, reason, lower, upper, updated = rest
-        events[partnership_id].append(EventValues(pk, visibility, title, description, reason, lower, upper, updated))
+        event = EventValues(pk, visibility, kind, title, description, reason, lower, upper, updated)
+        events[partnership_id].append(event)
         facts[partnership_id].append(
             timeline.EventFacts(
                 key=pk,
@@ -199,6 +273,8 @@ def _rebuild_chunk(ids: list[int]) -> None:
                 facts[partnership.pk],
                 audience=audience,
                 evidence_dates=evidence[audience][partnership.pk],
+                pillars=[name for _pk, _code, *names in shown[partnership.pk]["pillars"] for name in names],
+                places=places,
             )
             rows.extend(audience_rows)
             update.update({column(name, audience): value for name, value in values.items()})

@@ -28,15 +28,13 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from . import timeline
-from .forms import PartnershipFilterForm, Select
+from .forms import SEARCH_MAX_LENGTH, PartnershipFilterForm, Select
 from .models import Agreement, Event, Partnership, Pillar, Province
 
 # The years a "year" filter accepts, on the pages and in the API: wide enough for any
 # cooperation between municipalities (the oldest municipal records) and any plan.
 YEAR_MIN = 1800
 YEAR_MAX = 2100
-# Longer search text is refused: no one types more, and it keeps the search query bounded.
-SEARCH_MAX_LENGTH = 200
 
 SORTS = [
     ("relevance", _("relevance")),

@@ -4,6 +4,10 @@ from django import forms
 from django.forms.utils import flatatt
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext_lazy as _
+
+# Longer search text is refused: no one types more, and it keeps the search bounded.
+SEARCH_MAX_LENGTH = 200
 
 
 class Select(forms.Select):
@@ -34,3 +38,17 @@ class PartnershipFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         for field in self.fields.values():
             field.help_text = ""
+
+
+class MunicipalitySearchForm(forms.Form):
+    """The search of the municipality index: a name (former names too) and whether to show only
+    municipalities with partnerships. Both optional, kept in the query string."""
+
+    q = forms.CharField(
+        label=_("Find a municipality"),
+        help_text=_("A name, also of a former municipality, e.g. Geleen."),
+        max_length=SEARCH_MAX_LENGTH,
+        required=False,
+        widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
+    )
+    with_partnerships = forms.BooleanField(label=_("Only municipalities with partnerships"), required=False)

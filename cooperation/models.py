@@ -12,12 +12,11 @@ import datetime
 import uuid
 
 from django.conf import settings
-from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector, SearchVectorField
+from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import connection, models
 from django.db.models import Case, Exists, F, OuterRef, Prefetch, Q, Value, When
-from django.db.models.expressions import RawSQL
 from django.db.models.query import ModelIterable
 from django.urls import reverse
 from django.utils.text import get_valid_filename
@@ -25,7 +24,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from . import dates, timeline
+from . import dates, search, timeline
 
 CBS_CODE_PATTERN = r"^GM[0-9]{4}$"
 
@@ -228,7 +227,7 @@ def list_prefetches(internal: bool = False) -> tuple:
 
 
 # The derived fields of Partnership that exist once per audience: the plain name is the public
-# copy (which the search vector of migration 0010 is generated from), `staff_<name>` the staff copy.
+# copy (which the search vector of migration 0019 is generated from), `staff_<name>` the staff copy.
 AUDIENCE_FIELDS = ("status", "first_date", "last_date", "search_text", "last_evidence")
 
 
@@ -290,28 +289,11 @@ class PartnershipQuerySet(models.QuerySet):
         return self.filter(**{self.audience_field("status"): status})
 
     def search(self, query: str):
-        """Full-text search (Dutch configuration, GIN-indexed) on PostgreSQL; word matching elsewhere."""
-        query = query.strip()
-        if not query:
-            return self
-        if connection.vendor == "postgresql":
-            # The stored, GIN-indexed columns to_tsvector('dutch', search_text) of migrations 0010
-            # and 0011 (one per audience); not model fields, so that no other query reads them and
-            # SQLite needs none.
-            if self.audience == Audience.STAFF:
-                vector = RawSQL("staff_search_vector", [], output_field=SearchVectorField())
-            else:
-                vector = RawSQL("search_vector", [], output_field=SearchVectorField())
-            search_query = SearchQuery(query, config="dutch", search_type="websearch")
-            return (
-                self.alias(search_document=vector)
-                .annotate(search_rank=SearchRank(vector, search_query))
-                .filter(search_document=search_query)
-            )
-        condition = Q()
-        for word in query.split():
-            condition &= Q(**{f"{self.audience_field('search_text')}__icontains": word})
-        return self.filter(condition)
+        """Partnerships whose search text (this audience's copy) is found by `query`, as
+        `search.filter_queryset()` reads it: Dutch stems and word prefixes; on PostgreSQL through
+        the GIN-indexed vector of migration 0019 (one per audience), annotated with `search_rank`."""
+        vector = "staff_search_vector" if self.audience == Audience.STAFF else "search_vector"
+        return search.filter_queryset(self, query, field=self.audience_field("search_text"), vector=vector)
 
     def _memberships(self):
         return Membership.objects.filter(audience=self.audience)
@@ -404,8 +386,9 @@ class Partnership(models.Model):
     last_date = models.DateField(_("latest event"), null=True, blank=True, editable=False, db_index=True)
     # The most recent public evidence (event, source or verification): timeline.last_evidence.
     last_evidence = models.DateField(_("latest evidence"), null=True, blank=True, editable=False, db_index=True)
-    # Public text of the partnership, its members and its public events, for full-text search
-    # (PostgreSQL: a GIN index on to_tsvector('dutch', ...), see migration 0003).
+    # The search document (cooperation/search.py) of the partnership, its pillars, its members
+    # (their provinces and former names) and its public events (PostgreSQL: a generated,
+    # GIN-indexed vector of it, see migration 0019).
     search_text = models.TextField(editable=False, blank=True, default="")
     staff_status = models.CharField(
         _("status (staff)"), max_length=10, choices=Status, default=Status.PLANNED, editable=False, db_index=True

@@ -292,12 +292,32 @@ def _concerning(municipality_ids: Iterable[int]) -> set[int]:
 def municipality_save(
     *, municipality: Municipality, save_links: Callable[[], Iterable[int] | None] | None = None
 ) -> Municipality:
-    """Save a municipality; the partnerships it is part of are rebuilt (names and successors show)."""
+    """Save a municipality; the partnerships it is part of are rebuilt (names and successors show),
+    and those of the municipalities it merged with, before and after the save, whose search text
+    holds its name (`derived.municipality_places`)."""
     municipality.full_clean()
+    related = _merged_with([municipality.pk]) if municipality.pk else set()
     municipality.save()
     _save_links(save_links)
-    partnerships_changed(partnership_ids=_concerning([municipality.pk]))
+    related |= _merged_with([municipality.pk])
+    partnerships_changed(partnership_ids=_concerning(related))
     return municipality
+
+
+def _merged_with(municipality_ids: Iterable[int]) -> set[int]:
+    """These municipalities and all they merged with, at any remove (1 query)."""
+    links = list(Municipality.objects.filter(merged_into__isnull=False).values_list("pk", "merged_into_id"))
+    neighbours: dict[int, set[int]] = {}
+    for pk, into in links:
+        neighbours.setdefault(pk, set()).add(into)
+        neighbours.setdefault(into, set()).add(pk)
+    found, todo = set(municipality_ids), list(municipality_ids)
+    while todo:
+        for other in neighbours.get(todo.pop(), ()):
+            if other not in found:
+                found.add(other)
+                todo.append(other)
+    return found
 
 
 @transaction.atomic
@@ -539,4 +559,7 @@ def municipalities_load(*, current_csv: Path, mergers_csv: Path) -> dict[str, in
             municipality.merged_into = successor
             relinked.append(municipality)
     Municipality.objects.bulk_update(relinked, ["merged_into"])
+    # Names and mergers are in the search texts of the partnerships they are part of.
+    changed = [m.pk for m in [*updated, *relinked]]
+    partnerships_changed(partnership_ids=_concerning(_merged_with(changed)) if changed else ())
     return {"created": len(created), "updated": len(updated), "relinked": len(relinked)}

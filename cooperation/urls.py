@@ -10,6 +10,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("partnerships/", views.partnership_list, name="partnership-list"),
     path("partnerships/<slug:slug>/", views.partnership_detail, name="partnership-detail"),
+    path("municipalities/", views.municipality_index, name="municipality-index"),
     path("municipalities/<str:cbs_code>/", views.municipality_detail, name="municipality-detail"),
     path("pillars/<str:code>/", views.pillar_detail, name="pillar-detail"),
     path("agreements/", agreement_views.agreement_list, name="agreement-list"),

@@ -7,6 +7,7 @@ Every page costs a fixed number of queries whatever the amount of data
 from __future__ import annotations
 
 import datetime
+from html import escape
 from urllib.parse import urlencode
 
 from axes.models import AccessFailureLog, AccessLog
@@ -20,11 +21,14 @@ from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.safestring import SafeString
+from django.utils.text import slugify
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
-from . import chart, downloads, fragments, map_views, permissions, timeline
+from . import chart, downloads, fragments, map_views, permissions, search, timeline
 from .filters import PartnershipFilterSet
-from .forms import PartnershipFilterForm
+from .forms import MunicipalitySearchForm, PartnershipFilterForm
 from .models import (
     Agreement,
     Document,
@@ -36,6 +40,7 @@ from .models import (
     Partnership,
     Person,
     Pillar,
+    Province,
     Source,
 )
 
@@ -265,6 +270,85 @@ def municipality_detail(request, cbs_code: str):
         ),
     }
     return render(request, "cooperation/municipality_detail.html", context)
+
+
+def municipality_index(request):
+    """Every municipality, current and former, by province, each with its number of partnerships
+    (this audience's memberships), found by name (`search.matches`). 2 queries when cached:
+    register stamp, municipalities with their successors; cold: + the counts (+ session/user when
+    signed in). Rows are read as values and the URLs made from one reverse(): some 1,500 entries."""
+    internal = permissions.can_view_internal(request.user)
+    form = MunicipalitySearchForm(request.GET or None)
+    chosen = form.cleaned_data if form.is_bound and form.is_valid() else {}
+    query, only_with_partnerships = chosen.get("q", ""), bool(chosen.get("with_partnerships"))
+
+    def build_counts() -> dict[int, int]:
+        visible = Partnership.objects.for_audience(internal)
+        return dict(
+            Membership.objects.for_audience(internal)
+            .filter(partnership__in=visible)
+            .order_by()
+            .values("municipality_id")
+            .annotate(n=Count("partnership_id", distinct=True))
+            .values_list("municipality_id", "n")
+        )
+
+    counts = fragments.cached(
+        fragments.register_key("municipality-counts", stamp=fragments.register_stamp(internal), internal=internal),
+        build_counts,
+    )
+    url = reverse("cooperation:municipality-detail", args=["GM0000"]).replace("GM0000", "{}")
+    rows = Municipality.objects.values_list(
+        "pk", "cbs_code", "name", "province", "existed_until", "merged_into__cbs_code", "merged_into__name"
+    )
+    query_terms = search.terms(query)
+    groups: dict[str, dict[str, list]] = {}
+    found = 0
+    labels: dict[int, str] = {}
+    merged_into, ceased, nothing = escape(_("merged into")), escape(_("ceased to exist")), escape(_("no partnerships"))
+    for pk, code, name, province, existed_until, successor_code, successor_name in rows:
+        count = counts.get(pk, 0)
+        if (query and not search.matches(search.text_document(name), query_terms)) or (
+            only_with_partnerships and not count
+        ):
+            continue
+        found += 1
+        if count not in labels:
+            label = ngettext("%(counter)s partnership", "%(counter)s partnerships", count) % {"counter": count}
+            labels[count] = f"<small>{escape(label)}</small>" if count else f'<small class="muted">{nothing}</small>'
+        # Built here, escaped value by value (html.escape: no lazy-string wrapper), as forms.Select
+        # does: a template per entry made rendering 1,500 entries the page's slowest part.
+        entry = f'<a href="{escape(url.format(code))}">{escape(name)}</a>'
+        if existed_until:
+            # The day after the last day it existed: the day of the merger.
+            year = (existed_until + datetime.timedelta(days=1)).year
+            if successor_code:
+                successor = f'<a href="{escape(url.format(successor_code))}">{escape(successor_name)}</a>'
+                entry += f" — {merged_into} {successor} ({year})"
+            else:
+                entry += f" — {ceased} ({year})"
+        group = groups.setdefault(province, {"current": [], "former": []})
+        group["former" if existed_until else "current"].append(f"<li>{entry} {labels[count]}</li>")
+    # Provinces in alphabetical order; a municipality without one last.
+    provinces = [
+        {
+            "name": name,
+            "slug": slugify(name or "none"),
+            "current": SafeString("".join(groups[name]["current"])),
+            "former": SafeString("".join(groups[name]["former"])),
+            "former_count": len(groups[name]["former"]),
+        }
+        for name in [*Province.values, ""]
+        if name in groups
+    ]
+    context = {
+        "form": form,
+        "query": query,
+        "filtered": bool(query or only_with_partnerships),
+        "found": found,
+        "provinces": provinces,
+    }
+    return render(request, "cooperation/municipality_index.html", context)
 
 
 def pillar_detail(request, code: str):
