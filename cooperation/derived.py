@@ -322,8 +322,9 @@ def latest_evidence_dates(ids: list[int], audience: str) -> dict[int, list]:
 
 
 def _shown_with(ids: list[int]) -> dict[int, dict[str, list[tuple]]]:
-    """What the pages show with each partnership besides its events' facts: pillars, agreements,
-    participants, sources and public documents (5 queries), as comparable tuples for `public_digest()`."""
+    """What the public pages show with each partnership besides its events' facts: pillars, and the
+    public agreements, the participants and sources of public events, and public documents (5
+    queries), as comparable tuples for `public_digest()`: an internal change leaves no public trace."""
     shown = defaultdict(lambda: {"pillars": [], "agreements": [], "participants": [], "sources": [], "documents": []})
     pillar_fields = ("pillar_id", "pillar__code", "pillar__name_nl", "pillar__name_en")
     for partnership_id, *row in Partnership.pillars.through.objects.filter(partnership_id__in=ids).values_list(
@@ -331,17 +332,18 @@ def _shown_with(ids: list[int]) -> dict[int, dict[str, list[tuple]]]:
     ):
         shown[partnership_id]["pillars"].append(tuple(row))
     agreement_fields = [f.attname for f in Agreement._meta.concrete_fields if f.attname != "partnership_id"]
-    for partnership_id, *row in Agreement.objects.filter(partnership_id__in=ids).values_list(
-        "partnership_id", *agreement_fields
-    ):
+    for partnership_id, *row in Agreement.objects.filter(
+        partnership_id__in=ids, visibility=Visibility.PUBLIC
+    ).values_list("partnership_id", *agreement_fields):
         shown[partnership_id]["agreements"].append(tuple(str(value) for value in row))
     participant_fields = ("event_id", "person__name", "role", "municipality_id", "note")
-    for partnership_id, *row in Participant.objects.filter(event__partnership_id__in=ids).values_list(
+    public_events = {"event__partnership_id__in": ids, "event__visibility": Visibility.PUBLIC}
+    for partnership_id, *row in Participant.objects.filter(**public_events).values_list(
         "event__partnership_id", *participant_fields
     ):
         shown[partnership_id]["participants"].append((row[0], *(str(value) for value in row[1:])))
     source_fields = [f"source__{f.attname}" for f in Source._meta.concrete_fields]
-    for partnership_id, *row in Event.sources.through.objects.filter(event__partnership_id__in=ids).values_list(
+    for partnership_id, *row in Event.sources.through.objects.filter(**public_events).values_list(
         "event__partnership_id", "event_id", *source_fields
     ):
         shown[partnership_id]["sources"].append((row[0], *(str(value) for value in row[1:])))

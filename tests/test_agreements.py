@@ -519,3 +519,23 @@ def test_an_editor_changes_only_agreements_of_their_own_partnerships(client, edi
     response = client.post("/admin/cooperation/agreement/add/", {**form, "partnership": msg.pk})
     assert response.status_code == 302
     assert Agreement.objects.get(title="Stiekeme overeenkomst").partnership == msg
+
+
+def test_changing_an_internal_agreement_leaves_the_public_change_date_alone(svm):
+    internal = services.agreement_save(
+        agreement=Agreement(partnership=svm, kind="other", title="Interne afspraak", visibility="internal")
+    )
+    svm.refresh_from_db()
+    public_changed, staff_changed = svm.public_changed_at, svm.staff_changed_at
+    internal.title = "Interne afspraak, herzien"
+    internal.term_end = datetime.date(2030, 1, 1)
+    services.agreement_save(agreement=internal)
+    svm.refresh_from_db()
+    assert svm.public_changed_at == public_changed
+    assert svm.staff_changed_at > staff_changed
+    # A public one does move it.
+    public = svm.agreements.get(visibility="public")
+    public.term_note = "vier jaar"
+    services.agreement_save(agreement=public)
+    svm.refresh_from_db()
+    assert svm.public_changed_at > public_changed
