@@ -17,11 +17,13 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import EmptyPage, Paginator
 from django.db.models import Count, Exists, F, Max, Min, OuterRef
 from django.http import Http404
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.templatetags.static import static
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import cache_control
 
 from . import chart, fragments, map_views, permissions, timeline
 from .filters import PartnershipFilterSet
@@ -317,6 +319,13 @@ def pillar_detail(request, code: str):
     page, cards = _page_of_cards(request, filterset.qs)
     context = {"pillar": pillar, "page": page, "cards": cards}
     return render(request, "cooperation/pillar_detail.html", context)
+
+
+@cache_control(max_age=86400, public=True)
+def favicon(request):
+    """/favicon.ico, which browsers ask for whatever a page links: a redirect to the icon in
+    static/ at its (hashed, long-cached) address, so no request for it ends in a 404."""
+    return redirect(static("favicon.ico"))
 
 
 def about(request):
