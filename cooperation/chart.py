@@ -65,7 +65,7 @@ class Chart:
     years: list[tuple[float, str]]
     lanes: list[ChartLane]
     today_x: float | None
-    # The column of events without a date, when any lane has one: its x and width.
+    # The column of events without a date, when any lane has one: its middle and width.
     undated: tuple[float, float] | None = None
     # A long timeline: events per year, in a row below the lanes (its top at `counts_y`).
     counts: list[YearCount] | None = None
@@ -95,11 +95,12 @@ def _segment(span: tuple[float, float] | None) -> tuple[float, float] | None:
     return (span[0], round(max(span[1] - span[0], 0), 1))
 
 
-CHART_WIDTH, LABEL_WIDTH, LANE_HEIGHT, AXIS_HEIGHT = 960, 170, 44, 34
-# Every text in the chart is FONT_SIZE units; the page never draws the chart narrower than
-# MIN_SCALE of its width (it scrolls instead), so no text is smaller than 12 CSS pixels.
-FONT_SIZE, MIN_SCALE = 14, 0.875
-UNDATED_WIDTH, COUNTS_HEIGHT, TODAY_LABEL_HEIGHT = 80, 60, 22
+CHART_WIDTH, LABEL_WIDTH, LANE_HEIGHT, AXIS_HEIGHT = 960, 200, 44, 34
+# Every text in the chart is FONT_SIZE units, and the page never draws the chart narrower than
+# MIN_WIDTH CSS pixels (static/css/portal.css, .chart__canvas; it scrolls sideways instead), so no
+# text is smaller than 18 x 650 / 960 = 12.2 CSS pixels; beside the map on a wide screen it fits.
+FONT_SIZE, MIN_WIDTH = 18, 650
+UNDATED_WIDTH, COUNTS_HEIGHT, TODAY_LABEL_HEIGHT = 100, 60, 24
 
 
 def _undated_markers(events: Sequence[EventFacts], pk: int, x: float) -> list[ChartMarker]:
@@ -183,8 +184,12 @@ def chart(
         day = min(max(day, axis_start), axis_end)
         return round(LABEL_WIDTH + (day - axis_start).days / span_days * plot_width, 1)
 
-    step = 1 if last_year - first_year < 16 else 5
+    # A year label every `step` years, far enough apart not to overlap (a label is ~40 units wide).
+    per_year = plot_width / (last_year - first_year + 1)
+    step = next((step for step in (1, 2, 5, 10, 25) if per_year * step >= 52), 50)
+    # Each label starts at its year's gridline; one that would run off the plot is left out.
     years = [(x(datetime.date(year, 1, 1), axis_start), str(year)) for year in range(first_year, last_year + 1, step)]
+    years = [(left, label) for left, label in years if left + 44 <= LABEL_WIDTH + plot_width + 16]
     lanes = []
     for index, membership in enumerate(memberships):
         y = AXIS_HEIGHT + index * LANE_HEIGHT
@@ -261,7 +266,7 @@ def chart(
         years=years,
         lanes=lanes,
         today_x=today_x,
-        undated=(LABEL_WIDTH + plot_width + 16, UNDATED_WIDTH) if has_undated else None,
+        undated=(undated_x, UNDATED_WIDTH) if has_undated else None,
         counts=counts,
         counts_y=counts_y,
         plot_bottom=bottom,

@@ -590,14 +590,14 @@ class EventQuerySet(models.QuerySet):
             )
         )
         municipalities: dict[int, Municipality] = {}
-        for event_pk, *values in pairs:
-            own, successor = values[: len(fields)], values[len(fields) :]
-            municipality = municipalities.get(own[0])
+        end = len(fields) + 1
+        for row in pairs:
+            municipality = municipalities.get(row[1])
             if municipality is None:
-                municipality = municipalities[own[0]] = Municipality.from_db(self.db, fields, own)
-                if successor[0] is not None:
-                    municipality.merged_into = Municipality.from_db(self.db, successor_fields, successor)
-            by_pk[event_pk].municipality_list.append(municipality)
+                municipality = municipalities[row[1]] = Municipality.from_db(self.db, fields, row[1:end])
+                if row[end] is not None:
+                    municipality.merged_into = Municipality.from_db(self.db, successor_fields, row[end:])
+            by_pk[row[0]].municipality_list.append(municipality)
         fields = [f.attname for f in Source._meta.concrete_fields]
         pairs = (
             Event.sources.through.objects.filter(event__in=selected)
@@ -605,11 +605,11 @@ class EventQuerySet(models.QuerySet):
             .values_list("event_id", *(f"source__{f}" for f in fields))
         )
         sources: dict[int, Source] = {}
-        for event_pk, *values in pairs:
-            source = sources.get(values[0])
+        for row in pairs:
+            source = sources.get(row[1])
             if source is None:
-                source = sources[values[0]] = Source.from_db(self.db, fields, values)
-            by_pk[event_pk].source_list.append(source)
+                source = sources[row[1]] = Source.from_db(self.db, fields, row[1:])
+            by_pk[row[0]].source_list.append(source)
         return events
 
     @staticmethod
