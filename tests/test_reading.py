@@ -1,10 +1,14 @@
 """What a council member reads: Dutch content marked as Dutch on English pages (WCAG 3.1.2), the
 chart's complete legend, regions with names of their own, and a favicon."""
 
+import datetime
 import re
 
 import pytest
 from django.contrib.staticfiles import finders
+
+from cooperation import chart, timeline
+from cooperation.dates import parse_date
 
 pytestmark = pytest.mark.django_db
 
@@ -81,3 +85,43 @@ def test_a_favicon_is_linked_and_served(client):
     assert finders.find("favicon.ico") and finders.find("favicon.svg")
     with open(finders.find("favicon.ico"), "rb") as icon:
         assert icon.read(4) == b"\x00\x00\x01\x00"  # an ICO file
+
+
+# The chart's geometry (pure: facts in, coordinates out).
+
+A, B = timeline.MunicipalityRef(1, "Aadorp"), timeline.MunicipalityRef(2, "Borne")
+
+
+def event(key, kind, date_text, *municipalities, status="happened"):
+    return timeline.EventFacts(key, kind, status, parse_date(date_text), municipalities, created=key)
+
+
+def test_a_summarised_chart_counts_events_per_year_and_draws_none_alone():
+    events = [event(0, "signed", "2010-10-27", A, B)]
+    events += [event(n, "evaluated", str(2011 + n % 3), A, B) for n in range(1, 301)]
+    memberships = timeline.derive_memberships(events)
+    drawn = chart.chart(events, memberships, datetime.date(2026, 12, 1), summarise=True)
+    assert all(not lane.markers for lane in drawn.lanes) and len(drawn.lanes) == 2
+    assert [(bar.year, bar.count) for bar in drawn.counts] == [(2010, 1), (2011, 100), (2012, 100), (2013, 100)]
+    tallest = max(bar.height for bar in drawn.counts)
+    assert all(bar.y + bar.height == drawn.counts[0].y + drawn.counts[0].height for bar in drawn.counts)
+    assert drawn.counts[0].height < tallest and drawn.height > drawn.counts_y + tallest
+    whole = chart.chart(events, memberships, datetime.date(2026, 12, 1))
+    assert whole.counts is None and sum(len(lane.markers) for lane in whole.lanes) == 2 * 301
+
+
+def test_undated_events_get_a_column_and_year_labels_do_not_crowd():
+    events = [
+        event(1, "signed", "1990-01-01", A, B),
+        event(2, "costs_settled", "", A, status="planned"),
+    ]
+    drawn = chart.chart(events, timeline.derive_memberships(events), datetime.date(2026, 12, 1))
+    middle, width = drawn.undated
+    assert middle + width / 2 <= drawn.width
+    (undated,) = [marker for marker in drawn.lanes[0].markers if marker.x == middle]
+    assert undated.status == "planned" and not drawn.lanes[1].markers[1:]
+    # 37 years in the plot: a label every 5 years, each at least a label's width from the next.
+    xs = [x for x, _label in drawn.years]
+    assert [label for _x, label in drawn.years][:3] == ["1990", "1995", "2000"]
+    assert min(b - a for a, b in zip(xs, xs[1:], strict=False)) >= 52
+    assert drawn.years[-1][0] + 44 <= middle - width / 2 + 16
