@@ -14,7 +14,7 @@ from django.utils import timezone
 from . import agreements as register
 from . import permissions
 from .filters import AgreementFilterSet
-from .models import Agreement
+from .models import Agreement, Event
 from .views import COST_KINDS, DECISION_KINDS, municipality_choices
 
 PAGE_SIZE = 20
@@ -55,7 +55,7 @@ def agreement_detail(request, uid):
     today = timezone.localdate()
     queryset = Agreement.objects.for_audience(internal).with_state(today).select_related("partnership")
     agreement = get_object_or_404(queryset, uid=uid)
-    events = list(agreement.events.for_audience(internal).for_timeline())
+    events = Event.objects.with_participants(agreement.events.for_audience(internal).for_timeline())
     register.describe([agreement], internal=internal, today=today, events=events)
     context = {
         "agreement": agreement,

@@ -16,13 +16,17 @@ from .models import Event, Membership
 
 
 def event_facts(event) -> timeline.EventFacts:
-    """The facts of an event citing an agreement, with its municipality objects (prefetched)."""
+    """The facts of an event citing an agreement, with its municipality objects (read by
+    `EventQuerySet.for_timeline()`, or prefetched)."""
+    municipalities = getattr(event, "municipality_list", None)
+    if municipalities is None:
+        municipalities = event.municipalities.all()
     return timeline.EventFacts(
         key=event.pk,
         kind=event.kind,
         status=event.status,
         date=event.fuzzy_date,
-        municipalities=tuple(event.municipalities.all()),
+        municipalities=tuple(municipalities),
         role=event.role,
         event=event,
     )

@@ -158,8 +158,9 @@ class MapMember:
 
 def partnership_members(events, memberships) -> list[MapMember]:
     """The map's view of a partnership, from what its page has loaded (events with their
-    municipalities, derived memberships): no query unless a former municipality is among them."""
-    municipalities = {m.pk: m for event in events for m in event.municipalities.all()}
+    `municipality_list`, Event.objects.for_timeline; derived memberships): no query unless a
+    former municipality is among them."""
+    municipalities = {m.pk: m for event in events for m in event.municipality_list}
     areas = areas_of(municipalities.values())
     members = []
     for membership in memberships:
@@ -183,7 +184,7 @@ def partnership_members(events, memberships) -> list[MapMember]:
         m.pk: m
         for event in events
         if event.status == "planned"
-        for m in event.municipalities.all()
+        for m in event.municipality_list
         if m.pk not in member_pks
     }
     for municipality in sorted(in_plans.values(), key=lambda m: m.name):

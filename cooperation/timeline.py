@@ -138,7 +138,7 @@ class RuleViolation:
     message: str
 
 
-def _municipality_ref(municipality) -> MunicipalityRef:
+def municipality_ref(municipality) -> MunicipalityRef:
     # Only a former municipality needs its successor's name (one query, rare).
     ceased = municipality.existed_until is not None and municipality.merged_into_id is not None
     return MunicipalityRef(
@@ -150,7 +150,8 @@ def _municipality_ref(municipality) -> MunicipalityRef:
 
 
 def facts_from_event(event, municipalities: Iterable | None = None) -> EventFacts:
-    """EventFacts of a model Event; `municipalities` overrides the saved ones."""
+    """EventFacts of a model Event; `municipalities` (model instances, or MunicipalityRefs made
+    once for many events) overrides the saved ones."""
     if municipalities is None:
         municipalities = event.municipalities.all() if event.pk else []
     parsed = dates.parse_date(event.date_text)
@@ -159,7 +160,7 @@ def facts_from_event(event, municipalities: Iterable | None = None) -> EventFact
         kind=event.kind,
         status=event.status,
         date=parsed,
-        municipalities=tuple(_municipality_ref(m) for m in municipalities),
+        municipalities=tuple(m if isinstance(m, MunicipalityRef) else municipality_ref(m) for m in municipalities),
         role=event.role,
         created=event.created_at or datetime.datetime.max.replace(tzinfo=datetime.UTC),
         event=event,

@@ -15,16 +15,19 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
-from django.db.models import Count, Exists, F, Max, Min, OuterRef, Prefetch
-from django.shortcuts import get_object_or_404, render
+from django.core.paginator import EmptyPage, Paginator
+from django.db.models import Count, Exists, F, Max, Min, OuterRef, Prefetch, prefetch_related_objects
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.templatetags.static import static
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+from django.views.decorators.cache import cache_control
 
 from . import chart, downloads, fragments, map_views, permissions, search, timeline
 from .filters import PartnershipFilterSet
@@ -175,42 +178,105 @@ def _get_partnership(request, slug: str) -> Partnership:
     return get_object_or_404(queryset, slug=slug)
 
 
+# A timeline longer than this is grouped by year and paged (TIMELINE_PAGE_SIZE events a page), and
+# its chart counts events per year instead of drawing each one: the page stays under
+# PAGE_WEIGHT_LIMIT bytes of HTML however many events a partnership has (docs/performance.md).
+TIMELINE_GROUP_THRESHOLD = 100
+TIMELINE_PAGE_SIZE = 50
+PAGE_WEIGHT_LIMIT = 300_000
+
+
+def _page_number(request) -> int:
+    """The timeline page asked for (?page=); anything but a positive number reads as the first."""
+    value = request.GET.get("page", "")
+    return int(value) if value.isdigit() and 0 < int(value) < 10**6 else 1
+
+
+def _year_of(facts: timeline.EventFacts) -> int | None:
+    day = facts.date.lower or facts.date.upper
+    return day.year if day else None
+
+
+def _grouped_timeline(rows: list[timeline.EventFacts], number: int) -> dict:
+    """One page of a long timeline, its events in groups per year, and an index of the years
+    (with their counts) linking to the page each starts on. Raises Http404 past the last page."""
+    paginator = Paginator(rows, TIMELINE_PAGE_SIZE)
+    try:
+        page = paginator.page(number)
+    except EmptyPage as error:
+        raise Http404(_("This page of the timeline does not exist.")) from error
+    years: dict[int | None, dict] = {}
+    for index, facts in enumerate(rows):
+        year = _year_of(facts)
+        if year not in years:
+            years[year] = {"year": year, "count": 0, "page": index // TIMELINE_PAGE_SIZE + 1}
+        years[year]["count"] += 1
+    groups: list[dict] = []
+    for facts in page.object_list:
+        year = _year_of(facts)
+        if not groups or groups[-1]["year"] != year:
+            groups.append({"year": year, "events": [], "first": years[year]["page"] == page.number})
+        groups[-1]["events"].append(facts.event)
+    return {"page": page, "years": list(years.values()), "groups": groups}
+
+
 def partnership_detail(request, slug: str):
     """10 queries: partnership, pillars, agreements, their documents, latest verification, events,
-    their municipalities, sources, participants, documents (+ session/user when signed in).
+    their municipalities, sources (Event.objects.for_timeline), participants and documents of the
+    events shown (+ session/user when signed in).
 
     The status, chart, members table and timeline are cached per change of the partnership
     (cooperation/fragments.py); a cached page costs 5 queries: partnership, pillars, agreements,
-    their documents, latest verification. Every "now" claim is as of the latest evidence, computed here from the
-    events shown, their sources and the latest verification.
+    their documents, latest verification. Every "now" claim is as of the latest evidence, computed
+    here from the events shown, their sources and the latest verification. A timeline of more than
+    TIMELINE_GROUP_THRESHOLD events is shown a page (?page=) at a time, grouped by year, with a
+    chart that counts events per year; the same 10 queries, the people and documents of one page only.
     """
     partnership = _get_partnership(request, slug)
     internal = permissions.can_view_internal(request.user)
     today = _today()
     verification = partnership.verifications.select_related("user").first()
+    number = _page_number(request)
 
     def build() -> dict:
-        events = list(partnership.events.for_audience(internal).for_timeline().prefetch_related(_documents(internal)))
-        facts = [timeline.facts_from_event(event) for event in events]
+        events = partnership.events.for_audience(internal).for_timeline()
+        # The events share their municipalities' instances: each is read once.
+        municipalities = {m.pk: m for event in events for m in event.municipality_list}
+        refs = {pk: timeline.municipality_ref(m) for pk, m in municipalities.items()}
+        facts = [timeline.facts_from_event(event, [refs[m.pk] for m in event.municipality_list]) for event in events]
         rows = timeline.ordered(facts)
         memberships = timeline.derive_memberships(facts)
         evidence = timeline.last_evidence(
             facts,
-            [source.published_on for event in events for source in event.sources.all()],
+            [source.published_on for event in events for source in event.source_list],
             [verification.verified_on] if verification else [],
         )
         status = timeline.derive_status(facts, memberships)
         # Every member appears in some event, so this covers every lane of the chart.
-        urls = {m.pk: m.get_absolute_url() for event in events for m in event.municipalities.all()}
+        urls = {pk: m.get_absolute_url() for pk, m in municipalities.items()}
+        grouped = len(rows) > TIMELINE_GROUP_THRESHOLD
+        if grouped:
+            paged = _grouped_timeline(rows, number)
+            shown = [event for group in paged["groups"] for event in group["events"]]
+        elif number != 1:
+            raise Http404(_("This page of the timeline does not exist."))
+        else:
+            paged, shown = {}, [row.event for row in rows]
+        Event.objects.with_participants(shown)
+        prefetch_related_objects(shown, _documents(internal))
         context = {
-            "timeline": [row.event for row in rows],
+            "timeline": shown,
+            "grouped": grouped,
+            **paged,
+            "event_count": len(rows),
             "memberships": memberships,
             "municipality_urls": urls,
-            "chart": chart.chart(facts, memberships, today, urls, evidence=evidence),
+            "chart": chart.chart(facts, memberships, today, urls, evidence=evidence, summarise=grouped),
             "cost_kinds": COST_KINDS,
             "decision_kinds": DECISION_KINDS,
             "can_view_internal": internal,
             "evidence": evidence,
+            "today": today,
         }
         return {
             "status_sentence": timeline.status_sentence(facts, memberships, evidence=evidence, today=today),
@@ -221,7 +287,8 @@ def partnership_detail(request, slug: str):
             "map_members": map_views.partnership_members(events, memberships),
         }
 
-    body = fragments.cached(fragments.partnership_key(partnership, internal=internal, today=today), build)
+    part = "page" if number == 1 else f"page-{number}"
+    body = fragments.cached(fragments.partnership_key(partnership, internal=internal, today=today, part=part), build)
     # The map as of the year asked for (?year=), from the cached members: no query.
     map_context = map_views.partnership_map(body["map_members"], request.GET)
     context = {"partnership": partnership, "verification": verification, **body, **map_context}
@@ -362,6 +429,13 @@ def pillar_detail(request, code: str):
     page, cards = _page_of_cards(request, filterset.qs)
     context = {"pillar": pillar, "page": page, "cards": cards}
     return render(request, "cooperation/pillar_detail.html", context)
+
+
+@cache_control(max_age=86400, public=True)
+def favicon(request):
+    """/favicon.ico, which browsers ask for whatever a page links: a redirect to the icon in
+    static/ at its (hashed, long-cached) address, so no request for it ends in a 404."""
+    return redirect(static("favicon.ico"))
 
 
 def about(request):

@@ -8,7 +8,10 @@ from cooperation import admin_dates
 from cooperation import views as cooperation_views
 
 # Open data (API, feeds, calendars, downloads) has no language prefix.
-urlpatterns = [path("", include("cooperation.api_urls"))]
+urlpatterns = [
+    path("", include("cooperation.api_urls")),
+    path("favicon.ico", cooperation_views.favicon, name="favicon"),
+]
 # The redirect URI registered at the identity provider: one address whatever the language.
 urlpatterns += [
     path("accounts/organisation/callback/", accounts_oidc.OIDCCallbackView.as_view(), name="oidc-callback"),

@@ -3,6 +3,7 @@
 from django import template
 
 from .. import notifications
+from .portal import target_name
 
 register = template.Library()
 
@@ -22,7 +23,7 @@ def follow_button(context, target):
         "subscription": notifications.subscription_for(user, target) if user.is_authenticated else None,
         "kind": kind,
         "key": getattr(target, key),
-        "name": str(target),
+        "name": target_name(target),
         "next": request.get_full_path(),
         "csrf_token": context.get("csrf_token"),
     }

@@ -1,10 +1,12 @@
-"""Small template helpers: language links, dates in words, money."""
+"""Small template helpers: language links, dates in words, money, the language of content."""
 
 from decimal import Decimal
 
 from django import template
 from django.urls import translate_url
 from django.utils.formats import number_format
+from django.utils.html import format_html
+from django.utils.translation import get_language
 
 from .. import dates, documents
 
@@ -16,6 +18,38 @@ def url_in_language(context, language: str) -> str:
     """The current page in another language (Dutch unprefixed, English under /en/)."""
     request = context["request"]
     return translate_url(request.get_full_path(), language)
+
+
+# The register's content (names of partnerships, summaries, titles, event texts, sources) is
+# written in Dutch; on an English page it is marked as such (WCAG 3.1.2). Names of municipalities
+# and people are proper names and need no marking.
+CONTENT_LANGUAGE = "nl"
+
+
+def _foreign_page() -> bool:
+    return not (get_language() or CONTENT_LANGUAGE).startswith(CONTENT_LANGUAGE)
+
+
+@register.filter
+def dutch(value):
+    """Dutch content inline: `{{ event.title|dutch }}` is wrapped in <span lang="nl"> on an
+    English page (escaped as usual), left as it is on a Dutch one."""
+    if value in (None, "") or not _foreign_page():
+        return value
+    return format_html('<span lang="{}">{}</span>', CONTENT_LANGUAGE, value)
+
+
+@register.filter
+def target_name(target):
+    """The name of what a subscription follows: a partnership's (Dutch) name marked as Dutch; a
+    municipality's is a proper name, a pillar's is in the page's language."""
+    return dutch(str(target)) if target._meta.model_name == "partnership" else str(target)
+
+
+@register.simple_tag
+def dutch_lang() -> str:
+    """` lang="nl"` on an English page, for an element holding Dutch content: `<p{% dutch_lang %}>`."""
+    return format_html(' lang="{}"', CONTENT_LANGUAGE) if _foreign_page() else ""
 
 
 @register.filter

@@ -58,7 +58,8 @@ def test_partnership_page_prints_without_navigation_and_with_source_urls(page):
     page.emulate_media(media="print")
     expect(page.locator(".site-nav")).to_be_hidden()
     expect(page.locator(".language")).to_be_hidden()
-    expect(page.locator(".chart > svg")).to_be_visible()
+    expect(page.locator(".chart svg.chart__plot")).to_be_visible()
+    expect(page.locator(".chart svg.chart__names")).to_be_visible()
     expect(page.locator(".print-url", has_text="https://www.schiedam.nl/besluit-ict")).to_be_visible()
     expect(page.locator("ol.timeline > li")).to_have_count(8)
     assert len(page.pdf(format="A4")) > 10_000
