@@ -5,11 +5,12 @@ from pathlib import Path
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from django.urls import reverse
 from playwright.sync_api import expect
 
 from cooperation import notifications, services
 from cooperation.models import Event, Municipality, Partnership
-from tests.factories import PASSWORD, make_user
+from tests.factories import PASSWORD, make_document, make_user
 
 pytestmark = pytest.mark.browser
 
@@ -95,6 +96,10 @@ def public_pages(language: str) -> list[str]:
         f"{prefix}{SVM}",
         f"{prefix}/partnerships/regionale-ict/",
         f"{prefix}/partnerships/regionale-ict/?page=2",
+        f"{prefix}/agreements/",
+        f"{prefix}/agreements/?municipality=GM0622&state=terminated",
+        f"{prefix}/municipalities/",
+        f"{prefix}/municipalities/?q=Geleen",
         f"{prefix}/municipalities/GM0606/",
         f"{prefix}/municipalities/GM0906/",
         "/en/map/" if language == "en" else "/kaart/",
@@ -121,6 +126,11 @@ def test_every_public_page_type_has_no_violations_with_best_practices(page, lang
 
     for url in public_pages(language):
         scan(url)
+    # The page of an agreement, and the text of a document attached to it.
+    agreement = svm.agreements.first()
+    document = make_document(agreement=agreement, title="Samenwerkingsovereenkomst ICT (ondertekend)")
+    scan(f"{prefix}{agreement.get_absolute_url()}")
+    scan(f"{prefix}{reverse('cooperation:document-text', args=[document.uid])}")
     scan(f"{prefix}/unsubscribe/{token}/")
     # Signed in: the follow button, the subscriptions page, the sign-in page itself.
     page.goto(f"{prefix}/accounts/login/")
