@@ -83,5 +83,6 @@ def test_civil_servant_finds_vlaardingens_ending_and_ended_agreements_and_reads_
     with page.expect_download() as download_info:
         page.get_by_role("link", name="Samenwerkingsovereenkomst ICT, getekend").click()
     download = download_info.value
-    assert download.suggested_filename == "samenwerkingsovereenkomst-ict.pdf"
+    # Named after the document's title, not the stored file's name.
+    assert download.suggested_filename == "Samenwerkingsovereenkomst ICT, getekend.pdf"
     assert Path(download.path()).read_bytes() == PDF
