@@ -339,6 +339,9 @@ def pages(database: str) -> list[tuple[str, str]]:
         ("feed", "/feeds/events/"),
         ("national map", "/kaart/"),
         ("national map, filtered", "/kaart/?pillar=joint_procurement&year=2020&order=-count"),
+        ("list, searched by stem", "/partnerships/?q=inkoop"),
+        ("agreements", "/agreements/"),
+        ("municipality index", "/municipalities/"),
     ]
 
 
