@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import dataclasses
-import datetime
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 from import_export import fields
 
-from .. import dates, permissions, timeline
+from .. import dates, timeline
 from ..derived import chunks, m2m_ids
 from ..models import Event, Municipality, Partnership, Pillar, Source, Visibility
 from .agreements import agreements_by_uid, parse_uid
@@ -29,49 +25,14 @@ from .columns import (
     LookupForeignKeyWidget,
     LookupManyToManyWidget,
     TextWidget,
-    is_web_address,
     new_instance,
-    parse_day,
-    split_list,
 )
+from .rules import EventRulesMixin
+from .sources import SourceColumnsMixin, SourceSpec, differing_columns, source_spec
 from .vocabulary import vocabulary
 
 
-@dataclass(frozen=True)
-class SourceSpec:
-    url: str
-    title: str
-    publisher: str
-    author: str
-    published_on: datetime.date | None
-    kind: str
-
-    @property
-    def key(self) -> tuple:
-        return ("url", self.url) if self.url else ("text", self.title, self.publisher, self.author, self.published_on)
-
-
-# The column of each part of a source, in the order of the format.
-SOURCE_PARTS = (
-    ("source_url", "url"),
-    ("source_title", "title"),
-    ("source_publisher", "publisher"),
-    ("source_author", "author"),
-    ("source_date", "published_on"),
-    ("source_kind", "kind"),
-)
-
-
-def differing_columns(one: SourceSpec, other: SourceSpec) -> list[str]:
-    """The source columns in which two descriptions of one source differ (at least one)."""
-    return [column for column, part in SOURCE_PARTS if getattr(one, part) != getattr(other, part)] or ["source_title"]
-
-
-def source_spec(source: Source) -> SourceSpec:
-    return SourceSpec(source.url, source.title, source.publisher, source.author, source.published_on, source.kind)
-
-
-class EventResource(RegisterResource):
+class EventResource(SourceColumnsMixin, EventRulesMixin, RegisterResource):
     """One row per event; see COLUMNS["events"] and docs/import-formats.md."""
 
     import_kind = "events"
@@ -142,14 +103,6 @@ class EventResource(RegisterResource):
 
     def agreement_column(self, event) -> str:
         return str(event.agreement.uid) if event.agreement_id else ""
-
-    def sources_column(self, event, column: str) -> str:
-        """Several sources: one per line, the same line in every source column."""
-        specs = sorted((source_spec(s) for s in event.sources.all()), key=lambda s: (s.url, s.title))
-        attribute = {"source_date": "published_on", "source_url": "url"}.get(column, column.removeprefix("source_"))
-        values = [getattr(spec, attribute) for spec in specs]
-        values = [value.isoformat() if isinstance(value, datetime.date) else (value or "") for value in values]
-        return "" if not any(values) else "\n".join(values)
 
     # Import -----------------------------------------------------------------------
 
@@ -252,52 +205,6 @@ class EventResource(RegisterResource):
             return
         instance.agreement = agreement
 
-    def read_sources(self, row, errors) -> list[SourceSpec]:
-        columns = {column: row.get(column) or "" for column in SOURCE_COLUMNS}
-        if not any(columns.values()):
-            return []
-        # Several sources: one per line, the n-th line of each source column belongs to the n-th source.
-        lines = {column: value.replace("\r\n", "\n").split("\n") if value else [] for column, value in columns.items()}
-        count = max(len(values) for values in lines.values())
-        specs = []
-        for index in range(count):
-            value = {column: values[index].strip() if index < len(values) else "" for column, values in lines.items()}
-            url = value["source_url"]
-            if url and not is_web_address(url):
-                errors.setdefault("source_url", []).append(
-                    _("“%(value)s” is not a web address (https://…).") % {"value": url}
-                )
-                continue
-            try:
-                published_on = parse_day(value["source_date"])
-            except ValueError as error:
-                errors.setdefault("source_date", []).append(str(error))
-                continue
-            if not value["source_title"]:
-                errors.setdefault("source_title", []).append(_("Every source needs a title."))
-                continue
-            kind = ""
-            if value["source_kind"]:
-                kind = self.source_kinds.code(value["source_kind"])
-                if kind is None:
-                    errors.setdefault("source_kind", []).append(str(self.source_kinds.unknown(value["source_kind"])))
-                    continue
-            for column, limit in (("source_url", 500), ("source_title", 300)):
-                if len(value[column]) > limit:
-                    errors.setdefault(column, []).append(_("Longer than %(limit)s characters.") % {"limit": limit})
-            for column in ("source_publisher", "source_author"):
-                if len(value[column]) > 200:
-                    errors.setdefault(column, []).append(_("Longer than %(limit)s characters.") % {"limit": 200})
-            spec = SourceSpec(
-                url, value["source_title"], value["source_publisher"], value["source_author"], published_on, kind
-            )
-            if not kind:
-                # No kind given (a file of format 1.0, or an empty cell): the stored source keeps its own.
-                stored = self.sources_by_key.get(spec.key)
-                spec = dataclasses.replace(spec, kind=stored.kind if stored else Source.Kind.NEWS_ARTICLE)
-            specs.append(spec)
-        return specs
-
     def snapshot(self, instance, stored: bool) -> dict:
         if stored:
             municipalities = sorted(self.municipality_ids.get(instance.pk, []))
@@ -389,15 +296,6 @@ class EventResource(RegisterResource):
         if not names:
             names.update((p.pk, p.name) for p in self.lookups.partnerships.values())
         return names[partnership_id]
-
-    def may_change_source(self, source: Source) -> bool:
-        """`permissions.can_change_source`, asked once per source of the file."""
-        if self.is_administrator:
-            return True
-        answers = self.__dict__.setdefault("_source_answers", {})
-        if source.pk not in answers:
-            answers[source.pk] = permissions.can_change_source(self.user, source)
-        return answers[source.pk]
 
     def label(self, row) -> str:
         title = (row.get("title") or "").strip()
@@ -502,85 +400,6 @@ class EventResource(RegisterResource):
                 )
             )
 
-    def check_all(self) -> None:
-        """The domain rules over each touched partnership's existing and imported events together."""
-        touched = set(self.row_facts) | self.moved_from
-        if not touched:
-            return
-        names = {p.pk: p.name for p in Partnership.objects.filter(pk__in=touched).only("pk", "name")}
-        for partnership_id in sorted(touched):
-            before = self.before_facts.get(partnership_id, [])
-            after = [facts for facts in before if facts.key not in self.changed_pks]
-            after += self.row_facts.get(partnership_id, [])
-            violations = timeline.check_rules(after, names[partnership_id])
-            known = None
-            facts_of = {facts.key: facts for facts in self.row_facts.get(partnership_id, [])}
-            for violation in violations:
-                if violation.event_key in self.row_of:
-                    row = self.row_of[violation.event_key]
-                    causes = self.caused_by(partnership_id, violation.code, facts_of.get(violation.event_key), row)
-                    message = violation.message
-                    if causes:
-                        rows = ", ".join(str(cause) for cause in causes)
-                        message = ngettext(
-                            "Follows from row %(rows)s: that row is rejected, and this row needs the signing, "
-                            "joining or exit it records. Correct row %(rows)s first.",
-                            "Follows from rows %(rows)s: those rows are rejected, and this row needs the signing, "
-                            "joining or exit they record. Correct rows %(rows)s first.",
-                            len(causes),
-                        ) % {"rows": rows}
-                    self.problems.append((row, RULE_COLUMNS[violation.code], message))
-                    continue
-                if known is None:
-                    known = {(v.event_key, v.message) for v in timeline.check_rules(before, names[partnership_id])}
-                if (violation.event_key, violation.message) not in known:
-                    self.problems.append(
-                        (
-                            None,
-                            "",
-                            _("%(message)s (An event already recorded, which this file would make invalid.)")
-                            % {"message": violation.message},
-                        )
-                    )
-
-    def rejected(self, row, number: int) -> None:
-        partnership = self.lookups.partnerships.get((row.get("partnership") or "").strip())
-        if partnership is None:
-            return
-        kind = self.kinds.code(row.get("kind") or "")
-        codes = split_list((row.get("municipalities") or "").upper())
-        pks = {self.lookups.municipalities[code].pk for code in codes if code in self.lookups.municipalities}
-        self.rejected_rows[partnership.pk].append((number, kind, pks))
-
-    def caused_by(self, partnership_id: int, code: str, facts, row: int) -> list[int]:
-        """The rejected rows of this partnership that would have given what a rule found missing:
-        a signing or joining (not_a_member), an exit (disentanglement_without_exit)."""
-        needed = {
-            "not_a_member": timeline.START_KINDS,
-            "disentanglement_without_exit": timeline.WITHDRAWAL_KINDS | timeline.TERMINATION_KINDS,
-        }.get(code)
-        if needed is None or facts is None:
-            return []
-        wanted = {ref.pk for ref in facts.municipalities}
-        return [
-            number
-            for number, kind, pks in self.rejected_rows.get(partnership_id, [])
-            if number != row
-            and (kind is None or kind in needed)
-            and (pks & wanted or kind in timeline.TERMINATION_KINDS)
-        ]
-
-    def facts(self, event, municipality_ids, date, row=None) -> timeline.EventFacts:
-        return timeline.EventFacts(
-            key=event.pk or ("row", row),
-            kind=event.kind,
-            status=event.status,
-            date=date,
-            municipalities=tuple(self.lookups.municipality_ref(pk) for pk in municipality_ids),
-            role=event.role,
-            created=event.created_at or datetime.datetime.max.replace(tzinfo=datetime.UTC),
-        )
-
     def write(self, plans, now) -> None:
         # Sources first: events link to them. A source is written once, by the first batch citing it.
         new_sources, changed_sources = [], []
@@ -678,10 +497,3 @@ EVENT_UPDATE_FIELDS = [
     "version",
     "updated_at",
 ]
-
-# The column a domain rule's problem points at.
-RULE_COLUMNS = {
-    "not_a_member": "municipalities",
-    "municipality_ceased": "date",
-    "disentanglement_without_exit": "kind",
-}
