@@ -478,7 +478,9 @@ class AgreementQuerySet(models.QuerySet):
 
     def _citing(self):
         """The events citing the outer agreement that this audience sees (for `Exists`)."""
-        return Event.objects.for_audience(self.internal).filter(agreement=OuterRef("pk"))
+        # "agreement is not null" lets PostgreSQL read the few citing events from the agreement
+        # index instead of hashing every event of the register (50 ms on 196,000 events).
+        return Event.objects.for_audience(self.internal).filter(agreement__isnull=False, agreement=OuterRef("pk"))
 
     def evidence_field(self) -> str:
         """The partnership's newest evidence for this audience (`derived.rebuild`, `timeline.last_evidence`)."""
