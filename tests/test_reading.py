@@ -3,6 +3,7 @@ chart's complete legend, regions with names of their own, and a favicon."""
 
 import datetime
 import re
+from pathlib import Path
 
 import pytest
 from django.contrib.staticfiles import finders
@@ -138,3 +139,17 @@ def test_the_agreements_register_marks_its_dutch_content_on_english_pages(client
     listing = text(client.get("/en/agreements/"))
     assert '<span lang="nl">Samenwerkingsovereenkomst ICT en dienstverlening</span></a></h3>' in listing
     assert '<span lang="nl">ICT-samenwerking Maastricht en Sittard-Geleen</span></a></dd>' in listing
+
+
+def test_unknown_since_the_latest_source_does_not_look_like_an_open_end():
+    """Two legend entries, two meanings: "end not yet known" (leaving) and "unknown since the latest
+    source" (stale) must not share one swatch, on screen nor in print (where strokes turn black)."""
+    css = Path(finders.find("css/portal.css")).read_text(encoding="utf-8")
+
+    def dasharray(selector: str) -> str:
+        match = re.search(re.escape(selector) + r"\s*\{[^}]*stroke-dasharray:\s*([^;]+);", css)
+        return match.group(1).strip() if match else ""
+
+    assert dasharray(".chart__unknown") not in ("", dasharray(".chart__open"), dasharray(".chart__planned"))
+    print_rules = css[css.index("@media print {") :]
+    assert not re.search(r"\.chart__unknown\s*\{[^}]*stroke-dasharray", print_rules)  # kept in print
