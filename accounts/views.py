@@ -1,7 +1,9 @@
 """The one sign-in page: the organisation's identity provider first, a local account second."""
 
+from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.http import HttpResponseRedirect
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import urlencode
 
@@ -21,6 +23,12 @@ class LoginView(auth_views.LoginView):
 
 
 def admin_login(request):
-    """The admin's sign-in is the portal's: one page, one lockout, one second factor."""
+    """The admin's sign-in is the portal's: one page, one lockout, one second factor.
+
+    A signed-in account that may not use the admin (a viewer) gets a clear refusal: sending it to
+    the sign-in page would send it straight back here, round and round.
+    """
+    if request.user.is_authenticated and not admin.site.has_permission(request):
+        return render(request, "registration/no_admin_access.html", status=403)
     query = urlencode({"next": request.GET.get("next") or reverse("admin:index")})
     return HttpResponseRedirect(f"{reverse('login')}?{query}")

@@ -383,7 +383,7 @@ class DocumentForm(forms.ModelForm):
         return upload
 
 
-class DocumentInline(admin.StackedInline):
+class DocumentInline(DatePhraseFormMixin, admin.StackedInline):
     """The documents of an agreement or an event. Who may add, change or delete them is who may
     change the agreement or event (and so its partnership): an editor of other municipalities
     cannot reach them. Saved through `services.document_save` (see `DocumentWritesMixin`)."""

@@ -295,3 +295,13 @@ def test_events_added_together_to_an_existing_partnership_see_each_other(admin_c
     response = admin_client.post(reverse("admin:cooperation_partnership_change", args=[msg.pk]), data)
     assert response.status_code == 302, response.context["errors"] if response.context else ""
     assert msg.memberships.for_audience(False).get(municipality=rijswijk).state == "ended"
+
+
+@pytest.mark.parametrize("path", ["/admin/", "/admin/cooperation/event/"])
+def test_signed_in_viewer_is_told_no_admin_access_without_a_redirect_loop(viewer_client, path):
+    response = viewer_client.get(path, follow=True)
+    assert len(response.redirect_chain) <= 3
+    assert response.status_code == 403
+    assert "Geen toegang tot het beheer" in response.content.decode()
+    again = viewer_client.get(reverse("login") + "?next=/admin/", follow=True)
+    assert again.status_code == 403

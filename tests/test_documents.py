@@ -398,6 +398,31 @@ class TestAdmin:
         assert (document.text, document.content_type) == ("Samenwerkingsovereenkomst ICT", "application/pdf")
         assert document.history.first().history_user.username == "redacteur_gm0606"
 
+    def test_a_document_date_in_words_is_read_like_every_other_date(self, client, editor_of, agreement):
+        client.force_login(editor_of("GM0606"))
+        url = self.change_url(agreement)
+        form = admin_form_data(client.get(url))
+        form.update(
+            {
+                "documents-TOTAL_FORMS": "1",
+                "documents-0-title": "Raadsbesluit",
+                "documents-0-kind": "signed_agreement",
+                "documents-0-language": "nl",
+                "documents-0-visibility": "public",
+                "documents-0-date_text": "najaar 2016",
+                "documents-0-file": upload(make_pdf("Raadsbesluit")),
+            }
+        )
+        first = client.post(url, form)
+        assert first.status_code == 200
+        assert "Gelezen als: najaar 2016. Klopt dat?" in first.content.decode()
+        assert not Document.objects.exists()
+        form["documents-0-date_text_read"] = "najaar 2016"
+        form["documents-0-file"] = upload(make_pdf("Raadsbesluit"))
+        response = client.post(url, form)
+        assert response.status_code == 302, response.context and response.context["errors"]
+        assert agreement.documents.get().date_text == "2016-23"
+
     def test_a_refused_file_is_said_next_to_the_field_in_dutch(self, client, editor_of, agreement):
         client.force_login(editor_of("GM0606"))
         response = self.post_with_document(client, agreement, b"<html><body>phish</body></html>")

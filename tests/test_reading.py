@@ -3,6 +3,7 @@ chart's complete legend, regions with names of their own, and a favicon."""
 
 import datetime
 import re
+from pathlib import Path
 
 import pytest
 from django.contrib.staticfiles import finders
@@ -125,3 +126,30 @@ def test_undated_events_get_a_column_and_year_labels_do_not_crowd():
     assert [label for _x, label in drawn.years][:3] == ["1990", "1995", "2000"]
     assert min(b - a for a, b in zip(xs, xs[1:], strict=False)) >= 52
     assert drawn.years[-1][0] + 44 <= middle - width / 2 + 16
+
+
+def test_the_agreements_register_marks_its_dutch_content_on_english_pages(client, msg):
+    from cooperation.models import Agreement
+
+    agreement = Agreement.objects.get(partnership=msg, title="Samenwerkingsovereenkomst ICT en dienstverlening")
+    page = text(client.get("/en" + agreement.get_absolute_url()))
+    assert '<h1><span lang="nl">Samenwerkingsovereenkomst ICT en dienstverlening</span></h1>' in page
+    assert '<p lang="nl">Ondertekend door de wethouders' in page
+    assert 'of <span lang="nl">ICT-samenwerking Maastricht en Sittard-Geleen</span>' in page
+    listing = text(client.get("/en/agreements/"))
+    assert '<span lang="nl">Samenwerkingsovereenkomst ICT en dienstverlening</span></a></h3>' in listing
+    assert '<span lang="nl">ICT-samenwerking Maastricht en Sittard-Geleen</span></a></dd>' in listing
+
+
+def test_unknown_since_the_latest_source_does_not_look_like_an_open_end():
+    """Two legend entries, two meanings: "end not yet known" (leaving) and "unknown since the latest
+    source" (stale) must not share one swatch, on screen nor in print (where strokes turn black)."""
+    css = Path(finders.find("css/portal.css")).read_text(encoding="utf-8")
+
+    def dasharray(selector: str) -> str:
+        match = re.search(re.escape(selector) + r"\s*\{[^}]*stroke-dasharray:\s*([^;]+);", css)
+        return match.group(1).strip() if match else ""
+
+    assert dasharray(".chart__unknown") not in ("", dasharray(".chart__open"), dasharray(".chart__planned"))
+    print_rules = css[css.index("@media print {") :]
+    assert not re.search(r"\.chart__unknown\s*\{[^}]*stroke-dasharray", print_rules)  # kept in print
