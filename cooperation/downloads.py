@@ -10,7 +10,11 @@ Files (schema version in docs/open-data.md):
 
 A request never builds a file: a missing one is queued and answered with 503 + Retry-After;
 one older than OPEN_DATA_MAX_AGE is served and a rebuild is queued (at most one per
-OPEN_DATA_MAX_AGE / 6 per process). Beat rebuilds all files every hour as well.
+OPEN_DATA_MAX_AGE / 6 per process). Beat rebuilds all files every hour as well. A file built
+before the public register last changed (its `register_stamp`, `fragments.register_stamp`) is
+never served: what a change took out of public view (a partnership made internal, an event
+deleted) must not stay downloadable; it is answered like a missing file until the rebuild that
+the change queued has run.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from django.utils.cache import get_conditional_response
 from django.utils.http import http_date, quote_etag
 from django.utils.translation import gettext_lazy
 
-from . import queue
+from . import fragments, queue
 from .models import Agreement, Event, Municipality, OpenDataFile, Partnership
 from .popolo import SCHEMA_VERSION as POPOLO_VERSION
 from .popolo import popolo_export
@@ -107,8 +111,10 @@ def build_files(base_url: str) -> dict[str, tuple[bytes, str, str]]:
 
 @transaction.atomic
 def open_data_store(*, base_url: str) -> list[str]:
-    """Build every download and store it (replacing the old one); returns the names."""
+    """Build every download and store it (replacing the old one); returns the names. The stamp is
+    read before the data: a change committed meanwhile makes the files look older, never newer."""
     now = timezone.now()
+    stamp = fragments.register_stamp(internal=False)
     for name, (content, content_type, version) in build_files(base_url).items():
         OpenDataFile.objects.update_or_create(
             name=name,
@@ -118,6 +124,7 @@ def open_data_store(*, base_url: str) -> list[str]:
                 "sha256": hashlib.sha256(content).hexdigest(),
                 "schema_version": version,
                 "generated_at": now,
+                "register_stamp": stamp,
             },
         )
     return sorted(FILES)
@@ -128,22 +135,32 @@ def listing() -> list[tuple[str, list[tuple[str, str]]]]:
     return [(TABLE_LABELS[table], [(kind, f"{table}.{kind}") for kind in TABLE_FORMATS]) for table in COLUMNS]
 
 
-def _request_refresh() -> None:
+def refresh_lock(stamp: str) -> str:
+    """The cache key held while a build for this state of the public register is queued."""
+    return f"{REFRESH_LOCK}:{stamp}"
+
+
+def _request_refresh(stamp: str) -> None:
+    """Queue a build: at most one per OPEN_DATA_MAX_AGE / 6 for each state of the public register."""
     max_age = settings.OPEN_DATA_MAX_AGE
-    if cache.add(REFRESH_LOCK, True, timeout=max(max_age // 6, 1)):
+    if cache.add(refresh_lock(stamp), True, timeout=max(max_age // 6, 1)):
         queue.enqueue("build_open_data")
 
 
 def download(request, name: str):
-    """Serve a stored download with ETag/Last-Modified; queue a build when it is missing or old."""
+    """Serve a stored download with ETag/Last-Modified; queue a build when it is missing, old, or
+    built before the public register last changed (then it is not served: 503 until rebuilt)."""
     if name not in FILES:
         raise Http404
+    stamp = fragments.register_stamp(internal=False)
     stored = OpenDataFile.objects.filter(name=name).first()
     age = (timezone.now() - stored.generated_at).total_seconds() if stored else None
-    if stored is None or age > settings.OPEN_DATA_MAX_AGE:
-        _request_refresh()
-        # With CELERY_TASK_ALWAYS_EAGER (some tests) the file exists now.
-        stored = stored or OpenDataFile.objects.filter(name=name).first()
+    current = stored is not None and stored.register_stamp == stamp
+    if not current or age > settings.OPEN_DATA_MAX_AGE:
+        _request_refresh(stamp)
+        if not current:
+            # With CELERY_TASK_ALWAYS_EAGER (some tests) the file is rebuilt now.
+            stored = OpenDataFile.objects.filter(name=name, register_stamp=stamp).first()
     if stored is None:
         body = {
             "type": "about:blank",

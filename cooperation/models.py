@@ -1310,6 +1310,9 @@ class OpenDataFile(models.Model):
     sha256 = models.CharField(_("SHA-256"), max_length=64)
     schema_version = models.CharField(_("schema version"), max_length=10)
     generated_at = models.DateTimeField(_("generated at"))
+    # The public register's state when the file was built (`fragments.register_stamp`): a file
+    # built before anything left public view is never served again.
+    register_stamp = models.CharField(_("register state"), max_length=100, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("open-data file")

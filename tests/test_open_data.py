@@ -12,7 +12,8 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from cooperation import dates, services
-from cooperation.downloads import COLUMNS, FILES, REFRESH_LOCK, open_data_store, register_rows
+from cooperation.downloads import COLUMNS, FILES, open_data_store, refresh_lock, register_rows
+from cooperation.fragments import register_stamp
 from cooperation.models import Event, OpenDataFile, Partnership
 from cooperation.popolo import popolo_date, popolo_export
 from cooperation.porting.columns import LIST_SEPARATOR
@@ -155,14 +156,15 @@ def test_downloads_are_served_from_the_store_with_conditional_requests(client):
 
 @pytest.mark.django_db
 def test_a_missing_download_is_queued_not_built_in_the_request(client):
-    cache.delete(REFRESH_LOCK)
+    lock = refresh_lock(register_stamp(internal=False))
+    cache.delete(lock)
     app.conf.task_always_eager = True  # as under `make run`
     try:
         assert not OpenDataFile.objects.exists()
         response = client.get("/downloads/municipalities.csv")
     finally:
         app.conf.task_always_eager = False
-        cache.delete(REFRESH_LOCK)
+        cache.delete(lock)
     # Eager mode ran the task in-process, so the file is there at once.
     assert response.status_code == 200
     assert response.content.startswith(b"\xef\xbb\xbfcbs_code,name,province")  # UTF-8 with BOM, as every CSV
@@ -171,11 +173,12 @@ def test_a_missing_download_is_queued_not_built_in_the_request(client):
 @pytest.mark.django_db
 def test_without_a_worker_a_missing_download_answers_503_with_retry_after(client, settings):
     # Hold the refresh lock: a build is already queued, so this request queues nothing more.
-    cache.set(REFRESH_LOCK, True, 60)
+    lock = refresh_lock(register_stamp(internal=False))
+    cache.set(lock, True, 60)
     try:
         response = client.get("/downloads/popolo.json")
     finally:
-        cache.delete(REFRESH_LOCK)
+        cache.delete(lock)
     assert response.status_code == 503
     assert response["Retry-After"] == "60"
     assert response["Content-Type"] == "application/problem+json"
@@ -194,3 +197,25 @@ def test_the_celery_worker_builds_the_downloads(seeded_transactional, celery_wor
     document = json.loads(client.get("/downloads/popolo.json").content)
     maassluis = svm_memberships(document)["municipality/GM0556"]
     assert (maassluis["start_date"], maassluis["end_date"]) == ("2013-04-16", "2017")
+
+
+@pytest.mark.django_db
+def test_a_download_built_before_something_left_public_view_is_not_served(client, msg, settings):
+    settings.PORTAL_BASE_URL = BASE
+    open_data_store(base_url=BASE)
+    assert msg.name in client.get("/downloads/partnerships.csv").content.decode("utf-8-sig")
+    msg.visibility = "internal"
+    services.partnership_save(partnership=msg)
+    # The stored files still hold it; none is served until rebuilt (here the build is only queued:
+    # hold its lock, as a queued build does).
+    cache.set(refresh_lock(register_stamp(internal=False)), True, 60)
+    for name in ("partnerships.csv", "events.json", "agreements.xlsx", "popolo.json"):
+        response = client.get(f"/downloads/{name}")
+        assert response.status_code == 503, name
+        assert response["Retry-After"] == "60"
+    # Rebuilt, the files are served again, without it.
+    open_data_store(base_url=BASE)
+    response = client.get("/downloads/partnerships.csv")
+    assert response.status_code == 200
+    assert msg.name not in response.content.decode("utf-8-sig")
+    assert msg.slug not in client.get("/downloads/events.csv").content.decode("utf-8-sig")
