@@ -327,7 +327,7 @@ class ImportBatchAdmin(admin.ModelAdmin):
             else:
                 messages.success(
                     request,
-                    _("Import undone: %(deleted)s objects deleted, %(restored)s restored.") % counts,
+                    _("Import undone: %(deleted)s deleted (rows and the sources they brought in), %(restored)s restored.") % counts,
                 )
             return HttpResponseRedirect(change_url)
         context = {
