@@ -18,7 +18,7 @@ from cooperation.porting import export
 from cooperation.porting.columns import COLUMNS
 from cooperation.porting.importer import run_import
 from cooperation.porting.preview import compact_rows
-from cooperation.porting.vocabulary import CHOICES, VARIANTS, Vocabulary
+from cooperation.porting.vocabulary import CHOICES, VARIANTS, Vocabulary, vocabulary
 
 DATA = Path(__file__).parent / "data"
 FRYSLAN = "voorbeeld-ict-samenwerking-fryslan"
@@ -439,3 +439,16 @@ def test_the_job_page_groups_a_large_files_problems_and_offers_a_new_upload(admi
     assert content.count("Onbekende waarde “x”.") == 1
     assert f'href="{reverse("admin:cooperation_partnership_import")}"' in content
     assert 'name="confirm"' not in content
+
+
+@pytest.mark.parametrize(
+    ("word", "code"),
+    [
+        ("Evaluatie", "evaluated"),
+        ("verlenging", "renewed"),
+        ("Aanbesteding", "tender_launched"),
+        ("opheffing", "dissolved"),
+    ],
+)
+def test_event_kinds_read_as_the_nouns_a_spreadsheet_uses(word, code):
+    assert vocabulary("kind").code(word) == code

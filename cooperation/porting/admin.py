@@ -325,10 +325,10 @@ class ImportBatchAdmin(admin.ModelAdmin):
                 for message in error.messages:
                     messages.error(request, message)
             else:
-                messages.success(
-                    request,
-                    _("Import undone: %(deleted)s deleted (rows and the sources they brought in), %(restored)s restored.") % counts,
+                done = _(
+                    "Import undone: %(deleted)s deleted (rows and the sources they brought in), %(restored)s restored."
                 )
+                messages.success(request, done % counts)
             return HttpResponseRedirect(change_url)
         context = {
             **self.admin_site.each_context(request),

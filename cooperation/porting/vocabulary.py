@@ -63,7 +63,22 @@ VARIANTS = {
     },
     "status": {"happened": ("gebeurd", "vastgesteld", "done"), "abandoned": ("afgezien", "cancelled", "canceled")},
     "visibility": {"internal": ("niet openbaar", "intern gebruik"), "public": ("openbaar", "publiek")},
-    "kind": {"signed": ("getekend", "ondertekening"), "joined": ("toetreding", "toegetreden")},
+    # Event kinds as the nouns a spreadsheet uses ("Evaluatie" in a column "Soort").
+    "kind": {
+        "signed": ("getekend", "ondertekening"),
+        "joined": ("toetreding", "toegetreden"),
+        "intent_declared": ("intentieverklaring",),
+        "evaluated": ("evaluatie", "evaluation"),
+        "amended": ("wijziging", "aanpassing", "amendment"),
+        "renewed": ("verlenging", "renewal"),
+        "tender_launched": ("aanbesteding", "tender"),
+        "contract_awarded": ("gunning", "award"),
+        "study_commissioned": ("onderzoek", "study"),
+        "withdrawn": ("uittreding", "withdrawal"),
+        "terminated": ("beëindiging", "termination"),
+        "disentangled": ("ontvlechting afgerond",),
+        "dissolved": ("opheffing", "dissolution"),
+    },
     "legal_form": {
         "covenant": ("convenant", "samenwerkingsovereenkomst"),
         "wgr_public_body": ("openbaar lichaam", "GR openbaar lichaam"),
