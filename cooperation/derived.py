@@ -48,9 +48,9 @@ CHUNK = 500
 PARTNERSHIP_FIELDS = ("pk", "name", "slug", "summary", "legal_form", "visibility", "last_verified", "public_digest")
 # What a rebuild reads of each agreement for its search texts.
 AGREEMENT_FIELDS = ("pk", "partnership_id", "visibility", "kind", "title", "description", "term_note", "date_text")
-# At most this much of the text extracts of an agreement's documents goes into its search text
-# (an extract is capped at the same length by documents.py): a search document, stemmed, stays
-# well under PostgreSQL's limit of 1 MB for a tsvector.
+# At most this much of an agreement's documents goes into its search text: of each document's text
+# extract (capped at the same length by documents.py), and of the documents' search documents
+# together, so an agreement's search document stays well under PostgreSQL's 1 MB per tsvector.
 AGREEMENT_TEXT_MAX_CHARS = documents.TEXT_MAX_CHARS
 # Agreements whose search texts are written by one UPDATE (the texts can be long).
 AGREEMENT_WRITE_BATCH = 100
@@ -72,8 +72,8 @@ class EventValues(NamedTuple):
 
 
 class AgreementValues(NamedTuple):
-    """What `agreement_search_text()` reads of an agreement: its fields (AGREEMENT_FIELDS) and its
-    documents' (visibility, title, text extract) tuples."""
+    """What `agreement_search_texts()` reads of an agreement: its fields (AGREEMENT_FIELDS) and its
+    documents' (visibility, search document) pairs (`document_search_text()`)."""
 
     pk: int
     partnership_id: int
@@ -127,7 +127,8 @@ def agreement_search_texts(
     partnership's name, the names of its parties (`timeline.agreement_parties()` over the events
     citing it and the membership `rows` of this audience's copy, with their provinces and former
     and later names from `places`), and the title and text extract of its documents this audience
-    may see (the extracts together at most AGREEMENT_TEXT_MAX_CHARS). The public document of an
+    may see (`document_search_text()`; at most AGREEMENT_TEXT_MAX_CHARS of them together, oldest
+    document first, cut at a word). The public document of an
     internal agreement, or of an agreement of an internal partnership, is empty; the public
     document holds public documents only. No queries.
 
@@ -154,14 +155,23 @@ def agreement_search_texts(
         )
         for party in parties:
             parts.extend(places.get(getattr(party, "pk", party), ()))
-        room = AGREEMENT_TEXT_MAX_CHARS
-        for visibility, title, text in agreement.documents:
+        found, room = [search.document(parts)], AGREEMENT_TEXT_MAX_CHARS
+        for visibility, document in agreement.documents:
             if public and visibility != Visibility.PUBLIC:
                 continue
-            parts += [title, text[:room]]
-            room = max(room - len(text), 0)
-        texts[agreement.pk] = search.document(parts)
+            if len(document) > room:
+                document = document[:room].rsplit(" ", 1)[0] + " "
+            found.append(document)
+            room = max(room - len(document), 0)
+        texts[agreement.pk] = search.joined(found)
     return texts
+
+
+def document_search_text(title: str, text: str) -> str:
+    """The search document of a document of an agreement: its title and the distinct words of its
+    text extract (each once, in the order first met: what a search needs of a long text, and
+    stemmed once however often a word recurs). Computed once per rebuild for both audiences."""
+    return search.document([title, " ".join(dict.fromkeys(search.words(text)))])
 
 
 # Province names people type besides the official ones.
@@ -392,16 +402,17 @@ def _rebuild_chunk(ids: list[int], places: dict[int, tuple[str, ...]]) -> None:
 
 
 def _agreements_with_documents(ids: list[int]) -> dict[int, list[AgreementValues]]:
-    """Per partnership: its agreements (AGREEMENT_FIELDS) with their documents' visibility, title and
-    text extract (at most AGREEMENT_TEXT_MAX_CHARS of each), oldest document first (2 queries)."""
+    """Per partnership: its agreements (AGREEMENT_FIELDS) with their documents' visibility and search
+    document (`document_search_text()` of the title and at most AGREEMENT_TEXT_MAX_CHARS of the
+    text extract), oldest document first (2 queries)."""
     rows = list(Agreement.objects.filter(partnership_id__in=ids).order_by("pk").values_list(*AGREEMENT_FIELDS))
     found: dict[int, list] = defaultdict(list)
-    for agreement_id, *row in (
+    for agreement_id, visibility, title, text in (
         Document.objects.filter(agreement__partnership_id__in=ids)
         .order_by("pk")
         .values_list("agreement_id", "visibility", "title", Substr("text", 1, AGREEMENT_TEXT_MAX_CHARS))
     ):
-        found[agreement_id].append(tuple(row))
+        found[agreement_id].append((visibility, document_search_text(title, text)))
     result: dict[int, list[AgreementValues]] = defaultdict(list)
     for row in rows:
         agreement = AgreementValues(*row, documents=tuple(found[row[0]]))

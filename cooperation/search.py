@@ -107,6 +107,12 @@ def document(texts: Iterable[str]) -> str:
     return f" {' '.join(tokens)} " if tokens else ""
 
 
+def joined(documents: Iterable[str]) -> str:
+    """One search document of several: `joined([document(a), document(b)]) == document(a + b)`."""
+    body = " ".join(stripped for stripped in (doc.strip() for doc in documents) if stripped)
+    return f" {body} " if body else ""
+
+
 @functools.lru_cache(maxsize=4096)
 def text_document(text: str) -> str:
     """The search document of one short text (a name), kept for the next request."""

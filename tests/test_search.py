@@ -239,6 +239,11 @@ class TestTheSearchModule:
         )
         assert search.document(["", "—"]) == ""
 
+    def test_documents_joined_are_the_document_of_all_their_texts(self):
+        texts = ["Samen inkopen", "", "in Fryslân"]
+        assert search.joined(search.document([text]) for text in texts) == search.document(texts)
+        assert search.joined(["", " "]) == ""
+
     @pytest.mark.parametrize(
         ("query", "found"),
         [
