@@ -28,7 +28,7 @@ def agreement_list(request):
     today = timezone.localdate()
     filterset = AgreementFilterSet(
         request.GET,
-        Agreement.objects.for_audience(internal),
+        Agreement.objects.for_audience(internal).for_list(),
         request=request,
         municipality_choices=municipality_choices(internal),
     )
@@ -53,7 +53,7 @@ def agreement_detail(request, uid):
     signed in). Internal agreements, and agreements of internal partnerships, are a 404 to the public."""
     internal = permissions.can_view_internal(request.user)
     today = timezone.localdate()
-    queryset = Agreement.objects.for_audience(internal).with_state(today).select_related("partnership")
+    queryset = Agreement.objects.for_audience(internal).for_list().with_state(today).select_related("partnership")
     agreement = get_object_or_404(queryset, uid=uid)
     events = Event.objects.with_participants(agreement.events.for_audience(internal).for_timeline())
     register.describe([agreement], internal=internal, today=today, events=events)

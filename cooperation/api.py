@@ -721,6 +721,7 @@ class AgreementViews(ReadOnlyAPIView):
         documents = Document.objects.for_audience(internal)
         return (
             Agreement.objects.for_audience(internal)
+            .for_list()
             .with_state(timezone.localdate())
             .select_related("partnership")
             .prefetch_related(Prefetch("documents", queryset=documents, to_attr="visible_documents"))

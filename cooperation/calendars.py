@@ -184,6 +184,7 @@ def _agreements(request, **filters):
     )
     return (
         Agreement.objects.for_audience(can_view_internal(request.user))
+        .for_list()
         .with_state(timezone.localdate())
         .exclude(state=timeline.AGREEMENT_TERMINATED)
         .filter(term_end__isnull=False, **filters)

@@ -1,10 +1,11 @@
 """The cached copy of what the events mean, per audience: the only writer of derived rows.
 
-`Membership` rows and the derived fields of `Partnership` (status, first and last date, search
-text, when it changed) exist twice: a **public** copy derived from the public events of a public
-partnership only, and a **staff** copy derived from all events. Anonymous readers read the
-public copy, signed-in accounts the staff copy (`for_audience(internal)` on the QuerySets), so
-an internal event leaves no public trace.
+`Membership` rows, the derived fields of `Partnership` (status, first and last date, search
+text, when it changed) and the search texts of its agreements exist twice: a **public** copy
+derived from the public events (and public agreements and documents) of a public partnership
+only, and a **staff** copy derived from all. Anonymous readers read the public copy, signed-in
+accounts the staff copy (`for_audience(internal)` on the QuerySets), so an internal event,
+agreement or document leaves no public trace.
 
 `derived_cache()` computes one partnership's copy for one audience from event facts (the one
 place to add a derived value); `rebuild()` reads the events of many partnerships as plain values
@@ -22,11 +23,13 @@ from typing import NamedTuple
 
 from django.db import transaction
 from django.db.models import Max
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Substr
 from django.utils import timezone, translation
 
-from . import dates, search, timeline
+from . import dates, documents, search, timeline
 from .models import (
+    AGREEMENT_SEARCH_COLUMNS,
+    AGREEMENT_SEARCH_FIELDS,
     Agreement,
     Audience,
     Document,
@@ -43,6 +46,14 @@ from .models import Membership as MembershipRow
 CHUNK = 500
 # What a rebuild reads of each partnership: the derivation's input and what the public digest covers.
 PARTNERSHIP_FIELDS = ("pk", "name", "slug", "summary", "legal_form", "visibility", "last_verified", "public_digest")
+# What a rebuild reads of each agreement for its search texts.
+AGREEMENT_FIELDS = ("pk", "partnership_id", "visibility", "kind", "title", "description", "term_note", "date_text")
+# At most this much of an agreement's documents goes into its search text: of each document's text
+# extract (capped at the same length by documents.py), and of the documents' search documents
+# together, so an agreement's search document stays well under PostgreSQL's 1 MB per tsvector.
+AGREEMENT_TEXT_MAX_CHARS = documents.TEXT_MAX_CHARS
+# Agreements whose search texts are written by one UPDATE (the texts can be long).
+AGREEMENT_WRITE_BATCH = 100
 
 
 class EventValues(NamedTuple):
@@ -57,6 +68,22 @@ class EventValues(NamedTuple):
     date_lower: datetime.date | None
     date_upper: datetime.date | None
     updated_at: datetime.datetime | None
+    agreement_id: int | None = None
+
+
+class AgreementValues(NamedTuple):
+    """What `agreement_search_texts()` reads of an agreement: its fields (AGREEMENT_FIELDS) and its
+    documents' (visibility, search document) pairs (`document_search_text()`)."""
+
+    pk: int
+    partnership_id: int
+    visibility: str
+    kind: str
+    title: str
+    description: str
+    term_note: str
+    date_text: str
+    documents: tuple = ()
 
 
 def search_text(partnership, events: Sequence, members: Iterable[int], *, pillars=(), places=None) -> str:
@@ -66,7 +93,7 @@ def search_text(partnership, events: Sequence, members: Iterable[int], *, pillar
     `municipality_places()`), and the kind and text of `events` (the events of one audience).
     Legal forms and kinds of event in Dutch and English."""
     places = places or {}
-    kinds, legal_forms = searchable_labels()
+    kinds, legal_forms, _agreement_kinds = searchable_labels()
     parts = [partnership.name, partnership.summary, legal_forms.get(partnership.legal_form, ""), *pillars]
     for pk in members:
         parts.extend(places.get(pk, ()))
@@ -76,9 +103,9 @@ def search_text(partnership, events: Sequence, members: Iterable[int], *, pillar
 
 
 @functools.cache
-def searchable_labels() -> tuple[dict[str, str], dict[str, str]]:
-    """The labels of the kinds of event and of the legal forms, each in Dutch and English
-    ("ontvlochten disentangled"): what a reader of either language types."""
+def searchable_labels() -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+    """The labels of the kinds of event, of the legal forms and of the kinds of agreement, each in
+    Dutch and English ("ontvlochten disentangled"): what a reader of either language types."""
 
     def both(labels) -> dict[str, str]:
         words = {}
@@ -89,7 +116,62 @@ def searchable_labels() -> tuple[dict[str, str], dict[str, str]]:
                 words[code] = f"{dutch} {label}"
         return words
 
-    return both(timeline.KIND_LABELS.items()), both(Partnership.LegalForm.choices)
+    return both(timeline.KIND_LABELS.items()), both(Partnership.LegalForm.choices), both(Agreement.Kind.choices)
+
+
+def agreement_search_texts(
+    partnership, agreements: Sequence[AgreementValues], events: Sequence, facts: Sequence, rows, *, audience, places
+) -> dict[int, str]:
+    """Per agreement of a partnership (its pk): the search document (`search.document()`) this
+    audience finds it by: its title, description, kind (Dutch and English) and term note, the
+    partnership's name, the names of its parties (`timeline.agreement_parties()` over the events
+    citing it and the membership `rows` of this audience's copy, with their provinces and former
+    and later names from `places`), and the title and text extract of its documents this audience
+    may see (`document_search_text()`; at most AGREEMENT_TEXT_MAX_CHARS of them together, oldest
+    document first, cut at a word). The public document of an
+    internal agreement, or of an agreement of an internal partnership, is empty; the public
+    document holds public documents only. No queries.
+
+    `events` and `facts` are all the partnership's events, in step; the audience's share is taken here."""
+    events, facts = audience_events(partnership, events, facts, audience)
+    citing = defaultdict(list)
+    for event, fact in zip(events, facts, strict=True):
+        if event.agreement_id:
+            citing[event.agreement_id].append(fact)
+    periods = [timeline.MembershipPeriod(r.municipality_id, r.state, r.start_lower, r.end_upper) for r in rows]
+    _kinds, _legal_forms, agreement_kinds = searchable_labels()
+    public = audience == Audience.PUBLIC
+    texts = {}
+    for agreement in agreements:
+        if public and Visibility.INTERNAL in (partnership.visibility, agreement.visibility):
+            texts[agreement.pk] = ""
+            continue
+        parts = [agreement.title, agreement.description, agreement_kinds.get(agreement.kind, "")]
+        parts += [agreement.term_note, partnership.name]
+        parties = timeline.agreement_parties(
+            signed=dates.parse_date(agreement.date_text),
+            events=timeline.ordered(citing[agreement.pk]),
+            memberships=periods,
+        )
+        for party in parties:
+            parts.extend(places.get(getattr(party, "pk", party), ()))
+        found, room = [search.document(parts)], AGREEMENT_TEXT_MAX_CHARS
+        for visibility, document in agreement.documents:
+            if public and visibility != Visibility.PUBLIC:
+                continue
+            if len(document) > room:
+                document = document[:room].rsplit(" ", 1)[0] + " "
+            found.append(document)
+            room = max(room - len(document), 0)
+        texts[agreement.pk] = search.joined(found)
+    return texts
+
+
+def document_search_text(title: str, text: str) -> str:
+    """The search document of a document of an agreement: its title and the distinct words of its
+    text extract (each once, in the order first met: what a search needs of a long text, and
+    stemmed once however often a word recurs). Computed once per rebuild for both audiences."""
+    return search.document([title, " ".join(dict.fromkeys(search.words(text)))])
 
 
 # Province names people type besides the official ones.
@@ -217,8 +299,10 @@ def column(name: str, audience: str) -> str:
 def rebuild(partnership_ids: Iterable[int]) -> None:
     """Rebuild both audiences' copies of the given partnerships (the ones that no longer exist are
     skipped). Once: the names municipalities are found by (`municipality_places()`); per 500
-    partnerships: 9 reads (partnerships, events, their municipalities, municipality names, and what
-    `_shown_with()` reads) and 2 writes, plus one UPDATE each.
+    partnerships: 11 reads (partnerships, events, their municipalities, municipality names, what
+    `_shown_with()` reads, the agreements and their documents' titles and text extracts) and 2
+    writes, plus one UPDATE each, plus one UPDATE of the agreements' search texts per
+    AGREEMENT_WRITE_BATCH agreements (none without agreements).
 
     Moves `staff_changed_at` of each, and `public_changed_at` only when what the public sees
     changed (its digest), so an internal edit does not move public modification dates.
@@ -235,17 +319,18 @@ def _rebuild_chunk(ids: list[int], places: dict[int, tuple[str, ...]]) -> None:
         return
     ids = [p.pk for p in partnerships]
     event_fields = ("pk", "partnership_id", "kind", "status", "date_text", "role", "created_at", "visibility")
-    event_fields += ("title", "description", "reason", "date_lower", "date_upper", "updated_at")
+    event_fields += ("title", "description", "reason", "date_lower", "date_upper", "updated_at", "agreement_id")
     event_rows = list(Event.objects.filter(partnership_id__in=ids).values_list(*event_fields))
     links = m2m_ids(Event.municipalities.through, "event_id", "municipality_id", [row[0] for row in event_rows])
     refs, codes = _municipality_refs({pk for linked in links.values() for pk in linked})
     shown = _shown_with(ids)
     evidence = {audience: latest_evidence_dates(ids, audience) for audience in (Audience.PUBLIC, Audience.STAFF)}
+    agreements = _agreements_with_documents(ids)
 
     events, facts = defaultdict(list), defaultdict(list)
     for pk, partnership_id, kind, status, text, role, created, visibility, *rest in event_rows:
-        title, description, reason, lower, upper, updated = rest
-        event = EventValues(pk, visibility, kind, title, description, reason, lower, upper, updated)
+        title, description, reason, lower, upper, updated, agreement_id = rest
+        event = EventValues(pk, visibility, kind, title, description, reason, lower, upper, updated, agreement_id)
         events[partnership_id].append(event)
         facts[partnership_id].append(
             timeline.EventFacts(
@@ -264,6 +349,7 @@ def _rebuild_chunk(ids: list[int], places: dict[int, tuple[str, ...]]) -> None:
 
     now = timezone.now()
     rows, updates = [], {}
+    agreement_texts: dict[int, dict[str, str]] = defaultdict(dict)
     for partnership in partnerships:
         update = {"staff_changed_at": now}
         for audience in (Audience.PUBLIC, Audience.STAFF):
@@ -278,6 +364,17 @@ def _rebuild_chunk(ids: list[int], places: dict[int, tuple[str, ...]]) -> None:
             )
             rows.extend(audience_rows)
             update.update({column(name, audience): value for name, value in values.items()})
+            field, _vector = AGREEMENT_SEARCH_COLUMNS[audience]
+            for pk, text in agreement_search_texts(
+                partnership,
+                agreements[partnership.pk],
+                events[partnership.pk],
+                facts[partnership.pk],
+                audience_rows,
+                audience=audience,
+                places=places,
+            ).items():
+                agreement_texts[pk][field] = text
             if audience == Audience.PUBLIC:
                 digest = public_digest(
                     partnership,
@@ -296,6 +393,31 @@ def _rebuild_chunk(ids: list[int], places: dict[int, tuple[str, ...]]) -> None:
         # One UPDATE each: bulk_update()'s CASE expressions cost more to build than the round trips.
         for pk, update in updates.items():
             Partnership.objects.filter(pk=pk).update(**update)
+        # Only the search texts: no history, no `updated_at` (they are derived, not edited).
+        Agreement.objects.bulk_update(
+            [Agreement(pk=pk, **texts) for pk, texts in agreement_texts.items()],
+            AGREEMENT_SEARCH_FIELDS,
+            batch_size=AGREEMENT_WRITE_BATCH,
+        )
+
+
+def _agreements_with_documents(ids: list[int]) -> dict[int, list[AgreementValues]]:
+    """Per partnership: its agreements (AGREEMENT_FIELDS) with their documents' visibility and search
+    document (`document_search_text()` of the title and at most AGREEMENT_TEXT_MAX_CHARS of the
+    text extract), oldest document first (2 queries)."""
+    rows = list(Agreement.objects.filter(partnership_id__in=ids).order_by("pk").values_list(*AGREEMENT_FIELDS))
+    found: dict[int, list] = defaultdict(list)
+    for agreement_id, visibility, title, text in (
+        Document.objects.filter(agreement__partnership_id__in=ids)
+        .order_by("pk")
+        .values_list("agreement_id", "visibility", "title", Substr("text", 1, AGREEMENT_TEXT_MAX_CHARS))
+    ):
+        found[agreement_id].append((visibility, document_search_text(title, text)))
+    result: dict[int, list[AgreementValues]] = defaultdict(list)
+    for row in rows:
+        agreement = AgreementValues(*row, documents=tuple(found[row[0]]))
+        result[agreement.partnership_id].append(agreement)
+    return result
 
 
 def latest_evidence_dates(ids: list[int], audience: str) -> dict[int, list]:
@@ -331,7 +453,11 @@ def _shown_with(ids: list[int]) -> dict[int, dict[str, list[tuple]]]:
         "partnership_id", *pillar_fields
     ):
         shown[partnership_id]["pillars"].append(tuple(row))
-    agreement_fields = [f.attname for f in Agreement._meta.concrete_fields if f.attname != "partnership_id"]
+    agreement_fields = [
+        f.attname
+        for f in Agreement._meta.concrete_fields
+        if f.attname != "partnership_id" and f.attname not in AGREEMENT_SEARCH_FIELDS
+    ]
     for partnership_id, *row in Agreement.objects.filter(
         partnership_id__in=ids, visibility=Visibility.PUBLIC
     ).values_list("partnership_id", *agreement_fields):

@@ -63,7 +63,10 @@ def _public_querysets() -> dict:
     return {
         "municipalities": Municipality.objects.select_related("merged_into").order_by("cbs_code"),
         "partnerships": Partnership.objects.public().prefetch_related("pillars").order_by("slug"),
-        "agreements": Agreement.objects.public().select_related("partnership").order_by("partnership__slug", "uid"),
+        "agreements": Agreement.objects.public()
+        .for_list()
+        .select_related("partnership")
+        .order_by("partnership__slug", "uid"),
         "events": Event.objects.public()
         .select_related("partnership", "pillar", "agreement")
         .prefetch_related("municipalities", "sources")

@@ -12,10 +12,9 @@ import datetime
 import uuid
 
 from django.conf import settings
-from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
-from django.db import connection, models
+from django.db import models
 from django.db.models import Case, Exists, F, OuterRef, Prefetch, Q, Value, When, prefetch_related_objects
 from django.db.models.query import ModelIterable
 from django.urls import reverse
@@ -545,38 +544,26 @@ class AgreementQuerySet(models.QuerySet):
         return self.filter(partnership_id__in=links.values("partnership_id"))
 
     def search(self, query: str):
-        """Full-text search over title, description and the partnership's name, and over the title
-        and text extract of the documents this audience may see: the Dutch configuration on
-        PostgreSQL, ranked (`search_rank`), as `PartnershipQuerySet.search`; word matching elsewhere."""
-        query = query.strip()
-        if not query:
-            return self
-        documents = Document.objects.for_audience(self.internal).filter(agreement__isnull=False)
-        if connection.vendor == "postgresql":
-            search_query = SearchQuery(query, config="dutch", search_type="websearch")
-            vector = (
-                SearchVector("title", weight="A", config="dutch")
-                + SearchVector("description", weight="B", config="dutch")
-                + SearchVector("partnership__name", weight="C", config="dutch")
-            )
-            matching = documents.annotate(document_vector=SearchVector("title", "text", config="dutch")).filter(
-                document_vector=search_query
-            )
-            return (
-                self.alias(search_document=vector)
-                .annotate(search_rank=SearchRank(vector, search_query))
-                .filter(Q(search_document=search_query) | Q(pk__in=matching.values("agreement_id")))
-            )
-        condition = Q()
-        for word in query.split():
-            in_documents = documents.filter(Q(title__icontains=word) | Q(text__icontains=word))
-            condition &= (
-                Q(title__icontains=word)
-                | Q(description__icontains=word)
-                | Q(partnership__name__icontains=word)
-                | Q(pk__in=in_documents.values("agreement_id"))
-            )
-        return self.filter(condition)
+        """Agreements whose search document (this audience's copy, `derived.agreement_search_text`:
+        title, description, kind, term note, partnership, parties, and the title and text extract
+        of the documents this audience may see) is found by `query`, as `search.filter_queryset()`
+        reads it: Dutch stems and word prefixes; on PostgreSQL through the GIN-indexed vector of
+        migration 0020 (one per audience), annotated with `search_rank`."""
+        field, vector = AGREEMENT_SEARCH_COLUMNS[self.audience]
+        return search.filter_queryset(self, query, field=field, vector=vector)
+
+    def for_list(self):
+        """Agreements without their long search documents (what lists, pages and exports show)."""
+        return self.defer(*AGREEMENT_SEARCH_FIELDS)
+
+
+# The search documents of an agreement, per audience (written by derived.py only), and on
+# PostgreSQL the generated, GIN-indexed vectors of them (migration 0020).
+AGREEMENT_SEARCH_COLUMNS = {
+    Audience.PUBLIC: ("search_text", "search_vector"),
+    Audience.STAFF: ("staff_search_text", "staff_search_vector"),
+}
+AGREEMENT_SEARCH_FIELDS = tuple(field for field, _vector in AGREEMENT_SEARCH_COLUMNS.values())
 
 
 class Agreement(DatedModel):
@@ -602,8 +589,13 @@ class Agreement(DatedModel):
     term_note = models.CharField(_("term note"), max_length=200, blank=True, help_text=_("e.g. “four years”"))
     uid = models.UUIDField(_("public identifier"), default=uuid.uuid4, unique=True, editable=False)
     visibility = models.CharField(_("visibility"), max_length=10, choices=Visibility, default=Visibility.PUBLIC)
+    # The search documents (cooperation/search.py) of the agreement for each audience, written by
+    # derived.py when its partnership is rebuilt; the public one holds nothing internal.
+    search_text = models.TextField(editable=False, blank=True, default="")
+    staff_search_text = models.TextField(editable=False, blank=True, default="")
 
-    history = HistoricalRecords()
+    # The search documents are derived, not edited: no history of them.
+    history = HistoricalRecords(excluded_fields=list(AGREEMENT_SEARCH_FIELDS))
     objects = AgreementQuerySet.as_manager()
 
     class Meta(DatedModel.Meta):

@@ -43,7 +43,7 @@ import snowballstemmer
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVectorField
 from django.db import connections
 from django.db.models import Q
-from django.db.models.expressions import RawSQL
+from django.db.models.expressions import Expression
 
 # Snowball's original Dutch algorithm: the one of PostgreSQL's 'dutch' text search configuration
 # (the same stems, checked on the words of the seed articles and municipality names). The newer
@@ -107,6 +107,12 @@ def document(texts: Iterable[str]) -> str:
     return f" {' '.join(tokens)} " if tokens else ""
 
 
+def joined(documents: Iterable[str]) -> str:
+    """One search document of several: `joined([document(a), document(b)]) == document(a + b)`."""
+    body = " ".join(stripped for stripped in (doc.strip() for doc in documents) if stripped)
+    return f" {body} " if body else ""
+
+
 @functools.lru_cache(maxsize=4096)
 def text_document(text: str) -> str:
     """The search document of one short text (a name), kept for the next request."""
@@ -140,6 +146,22 @@ def tsquery(query_terms: list[Term]) -> str:
     return " & ".join(parts)
 
 
+class StoredVector(Expression):
+    """A generated vector column of the queryset's own table, by name, qualified with the table's
+    alias (unlike RawSQL), so it is not ambiguous when a join reaches another table with a column
+    of that name (agreements join their partnership, both have `search_vector`)."""
+
+    output_field = SearchVectorField()
+
+    def __init__(self, column: str):
+        super().__init__()
+        self.column = column
+
+    def as_sql(self, compiler, connection):
+        alias = compiler.query.get_initial_alias()
+        return f"{compiler.quote_name_unless_alias(alias)}.{connection.ops.quote_name(self.column)}", []
+
+
 def filter_queryset(queryset, query: str, *, field: str, vector: str | None = None):
     """`queryset` narrowed to the rows whose search document (the text column `field`) is found
     by `query`; unchanged when the query is blank, empty when it has no word.
@@ -155,8 +177,7 @@ def filter_queryset(queryset, query: str, *, field: str, vector: str | None = No
     if not query_terms:
         return queryset.none()
     if vector and connections[queryset.db].vendor == "postgresql":
-        # The name of a column of ours (a constant of the caller), never user input.
-        column = RawSQL(vector, [], output_field=SearchVectorField())  # noqa: S611
+        column = StoredVector(vector)  # the name of a column of ours (a constant of the caller)
         search_query = SearchQuery(tsquery(query_terms), config="simple", search_type="raw")
         return (
             queryset.alias(search_document=column)

@@ -169,6 +169,7 @@ def _get_partnership(request, slug: str) -> Partnership:
     internal = permissions.can_view_internal(request.user)
     agreements = (
         Agreement.objects.for_audience(internal)
+        .for_list()
         .prefetch_related(_documents(internal))
         .order_by(F("date_lower").asc(nulls_last=True), "title")
     )

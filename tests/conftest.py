@@ -276,10 +276,10 @@ def import_held(monkeypatch):
 
 @pytest.fixture
 def derived_matches_a_fresh_derivation(db):
-    """A check: the derived rows of every partnership (both audiences) equal what a rebuild from
-    scratch makes of the events as they now stand."""
+    """A check: the derived rows of every partnership and the search texts of every agreement (both
+    audiences) equal what a rebuild from scratch makes of the events as they now stand."""
     from cooperation import derived
-    from cooperation.models import Membership
+    from cooperation.models import Agreement, Membership
 
     columns = ["partnership_id", "audience", "municipality_id", "role", "state", "start_text", "start_lower"]
     columns += ["end_text", "end_upper", "ended_by", "position"]
@@ -288,7 +288,8 @@ def derived_matches_a_fresh_derivation(db):
 
     def snapshot():
         rows = sorted(Membership.objects.values_list(*columns))
-        return rows, sorted(Partnership.objects.values_list(*fields))
+        agreements = sorted(Agreement.objects.values_list("pk", "search_text", "staff_search_text"))
+        return rows, sorted(Partnership.objects.values_list(*fields)), agreements
 
     def check() -> None:
         stored = snapshot()
@@ -297,6 +298,7 @@ def derived_matches_a_fresh_derivation(db):
             status="planned", first_date=None, last_date=None, search_text="", staff_status="planned",
             staff_first_date=None, staff_last_date=None, staff_search_text="",
         )  # fmt: skip
+        Agreement.objects.update(search_text="", staff_search_text="")
         derived.rebuild(Partnership.objects.values_list("pk", flat=True))
         assert stored == snapshot()
 

@@ -61,7 +61,8 @@ def media(settings, tmp_path):
 
 
 def attach(agreement, title="Getekende overeenkomst", text="", visibility="public", content=PDF) -> Document:
-    """A document as the upload will store it (the upload itself is the documents' own work)."""
+    """A document as the upload will store it (the upload itself is the documents' own work), saved
+    through the write path, which rebuilds the agreement's search texts."""
     document = Document(
         agreement=agreement,
         title=title,
@@ -74,8 +75,7 @@ def attach(agreement, title="Getekende overeenkomst", text="", visibility="publi
         text=text,
     )
     document.file.save("overeenkomst.pdf", ContentFile(content), save=False)
-    document.save()
-    return document
+    return services.document_save(document=document)
 
 
 def states(queryset, today=None) -> dict[str, str]:
@@ -269,7 +269,7 @@ def test_the_state_in_sql_agrees_with_the_pure_function(municipality):
     assert seen == set(timeline.AGREEMENT_STATE_LABELS)
 
 
-# --- Filters and search (PostgreSQL full text) ---------------------------------------------
+# --- Filters and search (cooperation/search.py) ---------------------------------------------
 
 
 def titles(client, query: str) -> set[str]:
@@ -302,7 +302,9 @@ FRAMEWORK = "Mantelovereenkomst computerapparatuur, software en implementatie"
         ("q=mantelovereenkomst", {FRAMEWORK}),
         ("q=aanbestedingen computerapparatuur", {FRAMEWORK}),  # Dutch stemming
         ("q=Sittard", {MSG_2010, FRAMEWORK}),
-        ("q=Vlaardingen -dienstverlening", {SCHIEDAM}),
+        ("q=Vlaardingen", {SCHIEDAM}),  # a party's name
+        ("q=Limburg Vlaardingen", set()),  # every word must be found (a province, a party)
+        ("q=framework contract", {FRAMEWORK}),  # the kind, in English too
         ("municipality=GM0935&state=planned", {FRAMEWORK}),
     ],
 )

@@ -1,8 +1,8 @@
 """Search as people type it, and the municipality index, on PostgreSQL and on SQLite.
 
-The same probe (`probe()`: the list page's search and the municipality index, anonymous and
-signed in) runs here on PostgreSQL and, in a subprocess, on a fresh SQLite file migrated and
-loaded as `make run` does; both must give EXPECTED.
+The same probe (`probe()`: the list page's search, the agreements register's search with its
+filters, and the municipality index, anonymous and signed in) runs here on PostgreSQL and, in a
+subprocess, on a fresh SQLite file migrated and loaded as `make run` does; both must give EXPECTED.
 """
 
 import json
@@ -19,8 +19,8 @@ from django.db import connection
 from django.test import Client
 
 from cooperation import derived, search, services
-from cooperation.models import Municipality, Partnership
-from tests.factories import MSG, SVM, grow_register
+from cooperation.models import Agreement, Document, Municipality, Partnership
+from tests.factories import MSG, SVM, grow_register, make_document, make_pdf
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "Zwaluwstaartverbinding"  # only the internal event has it
@@ -60,6 +60,38 @@ EXPECTED_SEARCH = {
     "Amsterdam": [],
 }
 EXPECTED_STAFF_SEARCH = {SECRET: [MSG], "zwaluwstaart": [MSG], "Amsterdam": [MSG], "Limburg": [MSG]}
+# The agreements register (/agreements/): what a person types and filters, and the titles found
+# (anonymous; staff alike unless said). Schiedam's agreement has a public document whose text
+# says "afspraken", "servicedesk", "gezamenlijk", "serverruimtes", and an internal one whose
+# text says "Kostenverdeelsleutel" (`add_agreement_documents()`).
+SCHIEDAM_AGREEMENT = "Samenwerkingsovereenkomst ICT"
+MSG_AGREEMENT = "Samenwerkingsovereenkomst ICT en dienstverlening"
+FRAMEWORK = "Mantelovereenkomst computerapparatuur, software en implementatie"
+EXPECTED_AGREEMENTS = {
+    # A Dutch stem from a document's text extract ("afspraken"), not the start of a word of it.
+    "q=afspraak": [SCHIEDAM_AGREEMENT],
+    "q=gezamenlijke serverruimte": [SCHIEDAM_AGREEMENT],
+    # The start of a word of a document's text.
+    "q=servicedes": [SCHIEDAM_AGREEMENT],
+    # Search and filters together: a party (Vlaardingen; not Maastricht), the state.
+    "q=afspraak&municipality=GM0622": [SCHIEDAM_AGREEMENT],
+    "q=afspraak&municipality=GM0935": [],
+    "q=afspraak&state=terminated": [SCHIEDAM_AGREEMENT],
+    "q=afspraak&state=planned": [],
+    "q=Sittard&state=planned": [FRAMEWORK],
+    # The agreements' own words, their partnership's and their kind (in English too).
+    "q=samenwerkingsovereenkomst": [SCHIEDAM_AGREEMENT, MSG_AGREEMENT],
+    "q=framework contract": [FRAMEWORK],
+    "q=Limburg": [FRAMEWORK, MSG_AGREEMENT],
+    # The internal document's words: not for the public (staff: below).
+    "q=kostenverdeelsleutel": [],
+    "q=kostenverdeel": [],
+}
+EXPECTED_STAFF_AGREEMENTS = {
+    "q=kostenverdeelsleutel": [SCHIEDAM_AGREEMENT],
+    "q=kostenverdeel&municipality=GM0622": [SCHIEDAM_AGREEMENT],
+    "q=afspraak": [SCHIEDAM_AGREEMENT],
+}
 # The municipality index: name, merged into, the year of the merger, number of partnerships.
 EXPECTED_INDEX = {
     # Per province the current municipalities first, then the former.
@@ -80,6 +112,19 @@ def add_internal_event() -> None:
         date_text="2012-03",
         municipalities=[Municipality.objects.get(cbs_code=AMSTERDAM)],
         title=f"Amsterdam sluit aan ({SECRET})",
+        visibility="internal",
+    )
+
+
+def add_agreement_documents() -> None:
+    """A public and an internal document of Schiedam's agreement, with a text extract each."""
+    agreement = Agreement.objects.get(title=SCHIEDAM_AGREEMENT)
+    public_text = "De gemeenten maken afspraken over de servicedesk en gezamenlijk beheerde serverruimtes"
+    make_document(agreement=agreement, title="Getekende overeenkomst", data=make_pdf(public_text))
+    make_document(
+        agreement=agreement,
+        title="Notitie",
+        data=make_pdf("Kostenverdeelsleutel per inwoner"),
         visibility="internal",
     )
 
@@ -113,6 +158,11 @@ def probe() -> dict:
         assert response.status_code == 200
         return entries(response.content.decode())
 
+    def agreements(client, query):
+        response = client.get(f"/agreements/?{query}")
+        assert response.status_code == 200, response.content
+        return sorted(agreement.title for agreement in response.context["page"].object_list)
+
     def amsterdam(client):
         [entry] = [e for e in index(client, "Amsterdam") if e[0] == "Amsterdam"]
         return entry[3]
@@ -122,6 +172,8 @@ def probe() -> dict:
         "vendor": connection.vendor,
         "search": {query: found(anonymous, query) for query in EXPECTED_SEARCH},
         "staff_search": {query: found(staff, query) for query in EXPECTED_STAFF_SEARCH},
+        "agreements": {query: agreements(anonymous, query) for query in EXPECTED_AGREEMENTS},
+        "staff_agreements": {query: agreements(staff, query) for query in EXPECTED_STAFF_AGREEMENTS},
         "index": {query: index(anonymous, query) for query in EXPECTED_INDEX},
         "amsterdam": {"anonymous": amsterdam(anonymous), "staff": amsterdam(staff)},
     }
@@ -140,6 +192,7 @@ def fresh_sqlite_probe() -> None:
     call_command("load_municipalities", verbosity=0)
     load_demo()
     add_internal_event()
+    add_agreement_documents()
     print(json.dumps(probe()))
 
 
@@ -147,6 +200,8 @@ def check(result: dict, vendor: str) -> None:
     assert result["vendor"] == vendor
     assert result["search"] == EXPECTED_SEARCH
     assert result["staff_search"] == EXPECTED_STAFF_SEARCH
+    assert result["agreements"] == EXPECTED_AGREEMENTS
+    assert result["staff_agreements"] == EXPECTED_STAFF_AGREEMENTS
     assert result["index"] == EXPECTED_INDEX
     assert result["amsterdam"] == EXPECTED_AMSTERDAM
 
@@ -154,6 +209,7 @@ def check(result: dict, vendor: str) -> None:
 @pytest.mark.django_db
 def test_search_and_index_on_postgresql():
     add_internal_event()
+    add_agreement_documents()
     check(probe(), "postgresql")
 
 
@@ -163,6 +219,7 @@ def test_search_and_index_on_sqlite(tmp_path):
         DJANGO_SETTINGS_MODULE="portal.settings",
         DJANGO_DEBUG="1",
         DATABASE_URL=f"sqlite:///{tmp_path / 'portal.sqlite3'}",
+        DJANGO_MEDIA_ROOT=str(tmp_path / "media"),
         CACHE_URL="locmem://",
         CELERY_TASK_ALWAYS_EAGER="1",
         DJANGO_EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
@@ -181,6 +238,11 @@ class TestTheSearchModule:
             " samen sam inkopen inkop in fryslan sittard geleen gelen "
         )
         assert search.document(["", "—"]) == ""
+
+    def test_documents_joined_are_the_document_of_all_their_texts(self):
+        texts = ["Samen inkopen", "", "in Fryslân"]
+        assert search.joined(search.document([text]) for text in texts) == search.document(texts)
+        assert search.joined(["", " "]) == ""
 
     @pytest.mark.parametrize(
         ("query", "found"),
@@ -235,6 +297,48 @@ class TestOnPostgreSQL:
         assert "'simple'" in expressions["search_vector"] and "search_text" in expressions["search_vector"]
         assert "'simple'" in expressions["staff_search_vector"]
         assert "staff_search_text" in expressions["staff_search_vector"]
+
+    def test_the_agreements_search_uses_their_gin_index_and_ranks(self, client):
+        add_agreement_documents()
+        # The audiences' columns (without the public filter's join, which the planner would rather
+        # start from with two rows).
+        public, staff = Agreement.objects.all(), Agreement.objects.for_audience(True)
+        for agreements, index in ((public, "agreement_search_vector"), (staff, "agreement_staff_search_vector")):
+            queryset = agreements.search("afspraak Vlaardingen")
+            sql, params = queryset.query.sql_with_params()
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL enable_seqscan = off")
+                cursor.execute(f"EXPLAIN {sql}", params)
+                plan = "\n".join(row[0] for row in cursor.fetchall())
+            assert f"Bitmap Index Scan on {index}" in plan, plan
+            assert "LIKE" not in sql
+            assert [a.title for a in queryset] == [SCHIEDAM_AGREEMENT] and queryset[0].search_rank > 0
+        # Joined with the partnership (which has a search_vector too): the column is qualified.
+        joined = Agreement.objects.for_audience(False).search("afspraak").select_related("partnership")
+        assert [a.title for a in joined] == [SCHIEDAM_AGREEMENT]
+        # Searching, the register's and the API's order is by relevance: the title's own word first.
+        response = client.get("/api/v1/agreements/", {"q": "samenwerkingsovereenkomst dienstverlening"})
+        assert [item["title"] for item in response.json()["results"]] == [MSG_AGREEMENT]
+        response = client.get("/api/v1/agreements/", {"q": "ICT"})
+        assert [item["title"] for item in response.json()["results"]][:1] == [SCHIEDAM_AGREEMENT]
+
+    def test_long_text_extracts_are_capped_in_an_agreements_search_text(self):
+        """The extracts of an agreement's documents go into its search text up to
+        AGREEMENT_TEXT_MAX_CHARS together; PostgreSQL indexes the longest such text (of words that
+        differ, the worst case for a tsvector) without error."""
+        agreement = Agreement.objects.get(title=SCHIEDAM_AGREEMENT)
+        filler = " ".join(f"w{number:07d}" for number in range(derived.AGREEMENT_TEXT_MAX_CHARS // 9))
+        make_document(agreement=agreement, data=make_pdf("Eerste"))
+        make_document(agreement=agreement, data=make_pdf("Tweede"))
+        first, second = agreement.documents.order_by("pk")
+        # As documents.py stores the longest extract (the upload's own PDF cannot hold so much text).
+        Document.objects.filter(pk=first.pk).update(text=f"begintekst {filler}")
+        Document.objects.filter(pk=second.pk).update(text=f"voorbijdegrens {filler}")
+        services.document_save(document=Document.objects.get(pk=second.pk))
+        found = Agreement.objects.for_audience(False)
+        assert [a.pk for a in found.search("begintekst")] == [agreement.pk]
+        assert [a.pk for a in found.search("w0000001")] == [agreement.pk]
+        assert not found.search("voorbijdegrens").exists()
 
     def test_the_api_searches_the_same_way(self, client):
         response = client.get("/api/v1/partnerships/", {"q": "inkoop"})

@@ -109,3 +109,63 @@ def test_an_edit_of_a_source_reaches_the_public_pages(client, msg):
     source.title = "Een nieuwe titel voor de bron"
     services.source_save(source=source)
     assert "Een nieuwe titel voor de bron" in client.get(page).content.decode()
+
+
+def test_agreement_and_document_writes_rebuild_the_agreements_search_texts(
+    svm, msg, derived_matches_a_fresh_derivation
+):  # noqa: E501
+    """Every write to an agreement, its documents or the events citing it rebuilds the search texts
+    of the agreements of the partnerships it touched (derived.py, through partnerships_changed)."""
+    from cooperation.models import Agreement, Document, Municipality
+    from tests.factories import make_document, make_pdf
+
+    def texts(agreement) -> tuple[str, str]:
+        return Agreement.objects.values_list("search_text", "staff_search_text").get(pk=agreement.pk)
+
+    agreement = services.agreement_save(
+        agreement=Agreement(partnership=svm, kind=Agreement.Kind.SERVICE_LEVEL_AGREEMENT, title="Dienstenniveau")
+    )
+    public, staff = texts(agreement)
+    assert " dienstenniveau " in public and " schiedam " in public and " vlaardingen " in public
+    derived_matches_a_fresh_derivation()
+
+    make_document(agreement=agreement, data=make_pdf("Storingsafhandeling binnen vier uur"))
+    secret = make_document(agreement=agreement, data=make_pdf("Boeteclausule leverancier"), visibility="internal")
+    public, staff = texts(agreement)
+    assert " storingsafhandeling " in public and " boeteclausule " not in public
+    assert " storingsafhandeling " in staff and " boeteclausule " in staff
+    derived_matches_a_fresh_derivation()
+
+    # An internal signing citing it names its parties for staff only.
+    services.event_record(
+        partnership=svm,
+        kind="signed",
+        date_text="2014-02",
+        municipalities=[Municipality.objects.get(name="Vlaardingen")],
+        agreement=agreement,
+        visibility="internal",
+    )
+    public, staff = texts(agreement)
+    # Vlaardingen's province and former names: a party's, in the staff copy only.
+    assert " zouteveen " not in public and " zuid " not in public
+    assert " zouteveen " in staff and " zuid " in staff
+    derived_matches_a_fresh_derivation()
+
+    services.documents_delete(documents=Document.objects.filter(pk=secret.pk))
+    assert " boeteclausule " not in texts(agreement)[1]
+    derived_matches_a_fresh_derivation()
+
+    # Moved to another partnership: its partnership's name and parties follow.
+    agreement.partnership = msg
+    services.agreement_save(agreement=agreement)
+    public, _staff = texts(agreement)
+    assert " maastricht " in public and " schiedam " not in public
+    derived_matches_a_fresh_derivation()
+
+    agreement.visibility = "internal"
+    services.agreement_save(agreement=agreement)
+    assert texts(agreement)[0] == "" and " storingsafhandeling " in texts(agreement)[1]
+    derived_matches_a_fresh_derivation()
+
+    services.agreements_delete(agreements=[agreement])
+    derived_matches_a_fresh_derivation()

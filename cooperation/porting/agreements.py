@@ -92,7 +92,7 @@ class AgreementResource(RegisterResource):
         import_id_fields = ["uid"]
 
     def get_queryset(self):
-        return Agreement.objects.select_related("partnership").order_by("partnership__slug", "uid")
+        return Agreement.objects.for_list().select_related("partnership").order_by("partnership__slug", "uid")
 
     # Import -----------------------------------------------------------------------
 

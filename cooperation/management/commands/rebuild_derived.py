@@ -6,8 +6,9 @@ from cooperation.models import Partnership
 
 class Command(BaseCommand):
     help = (
-        "Derive the cached memberships, status and search text of every partnership again, per audience "
-        "(after migration 0011, or to check that nothing drifted). Sends no notifications."
+        "Derive the cached memberships, status and search text of every partnership, and the search texts "
+        "of its agreements, again, per audience (after migrations 0011, 0019 and 0020, or to check that "
+        "nothing drifted). Sends no notifications."
     )
 
     def handle(self, *args, **options):
