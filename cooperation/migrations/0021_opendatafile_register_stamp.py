@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cooperation', '0019_search_stems'),
+        ('cooperation', '0020_agreement_search'),
     ]
 
     operations = [
