@@ -7,6 +7,8 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/portal
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
+# The tests run in this many processes (pytest-xdist), each with its own database and broker.
+TEST_PROCESSES ?= 2
 
 .PHONY: install install-dev deploy-check run test lint format messages services browser java bench clean backup restore
 
@@ -64,7 +66,7 @@ test: export DJANGO_SECRET_KEY = test-only-secret-key-0123456789-abcdefghijklmno
 test: install-dev services browser java
 	$(BIN)/ruff check .
 	$(BIN)/python manage.py makemigrations --check --dry-run
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_PROCESSES)
 
 # The production deploy of docs/operations.md, performed and smoke-tested against the local
 # PostgreSQL and Redis (fresh database, gunicorn + worker + beat from the Procfile), then stopped.

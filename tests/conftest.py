@@ -11,6 +11,7 @@ what `test_settings` changes for a test run.
 """
 
 import io
+import os
 import threading
 
 import pytest
@@ -102,6 +103,28 @@ def _restore_seeded_tables() -> None:
         cursor.execute("".join(f"DELETE FROM {quote(table)};" for table in _tables()))
         for table, rows in SEEDED_TABLES.items():
             cursor.copy_expert(f"COPY {quote(table)} FROM STDIN", io.BytesIO(rows))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def broker_of_this_worker(worker_id):
+    """`make test` runs the tests in two processes (pytest-xdist): each has its own test database
+    (pytest-django) and, here, its own Redis database as the Celery broker, so that the worker of
+    one never takes the tasks of the other (gw0 the broker `make test` names, gw1 the one below)."""
+    if worker_id in ("master", "gw0"):
+        yield
+        return
+    from django.conf import settings
+
+    from portal.celery import app
+
+    base, _, number = settings.CELERY_BROKER_URL.rpartition("/")
+    offset = int(worker_id.removeprefix("gw"))
+    url = f"{base}/{int(number) - offset}" if number.isdigit() else settings.CELERY_BROKER_URL
+    with override_settings(CELERY_BROKER_URL=url):
+        previous, app.conf.broker_url = app.conf.broker_url, url
+        os.environ["CELERY_BROKER_URL"] = url
+        yield
+        app.conf.broker_url = previous
 
 
 @pytest.fixture(scope="session", autouse=True)
