@@ -7,6 +7,7 @@ committed data), so each loads the reference data itself.
 
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -49,3 +50,13 @@ def page(browser, live_server, seeded_transactional):
     page.set_default_timeout(10_000)
     yield page
     context.close()
+
+
+@pytest.fixture
+def screenshots(tmp_path):
+    """Where a test keeps the screenshot it takes: `docs/` (the pictures the documentation shows)
+    when run with UPDATE_SCREENSHOTS=1, else a temporary directory, so a test run leaves the
+    checkout as it was."""
+    if os.environ.get("UPDATE_SCREENSHOTS") == "1":
+        return Path(__file__).resolve().parents[2] / "docs"
+    return tmp_path

@@ -2,8 +2,6 @@
 and the partnership and event forms have no axe violations, best practices included. The date
 field's screenshot is kept in docs/ (docs/import-formats.md, "Datums in woorden")."""
 
-from pathlib import Path
-
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from django.contrib.auth import get_user_model
@@ -14,7 +12,6 @@ from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.browser
 
-DOCS = Path(__file__).resolve().parent.parent.parent / "docs"
 WCAG_AA_AND_BEST_PRACTICE = {
     "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]}
 }
@@ -31,7 +28,7 @@ def admin_page(page):
     return page
 
 
-def test_the_date_field_reads_words_back_while_typing_and_saves_at_once(admin_page):
+def test_the_date_field_reads_words_back_while_typing_and_saves_at_once(admin_page, screenshots):
     page = admin_page
     partnership = Partnership.objects.get(slug="maastricht-sittard-geleen-ict")
     page.set_viewport_size({"width": 1100, "height": 800})
@@ -47,7 +44,7 @@ def test_the_date_field_reads_words_back_while_typing_and_saves_at_once(admin_pa
     expect(reading).to_contain_text("“najaar” kunnen wij niet als datum lezen.")
     field.fill("najaar 2016")
     expect(reading).to_have_text("gelezen als: najaar 2016")
-    page.locator(".form-row.field-date_text").screenshot(path=DOCS / "screenshot-date-field.png")
+    page.locator(".form-row.field-date_text").screenshot(path=screenshots / "screenshot-date-field.png")
 
     # Seen while typing, so saved at once (without JavaScript the first save asks to confirm).
     page.locator(".field-municipalities .select2-selection").click()

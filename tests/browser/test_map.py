@@ -2,7 +2,6 @@
 free of axe violations; their screenshots are kept in docs/ (docs/maps.md shows them)."""
 
 import re
-from pathlib import Path
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
@@ -10,7 +9,6 @@ from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 
-DOCS = Path(__file__).resolve().parents[2] / "docs"
 SVM = "/partnerships/schiedam-vlaardingen-maassluis-ict/"
 WCAG_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
 PAGES = {
@@ -26,7 +24,7 @@ def wait_for_background(page) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(PAGES))
-def test_map_has_no_accessibility_violations_and_is_kept_as_a_screenshot(page, name):
+def test_map_has_no_accessibility_violations_and_is_kept_as_a_screenshot(page, screenshots, name):
     page.set_viewport_size({"width": 1280, "height": 900})
     page.goto(PAGES[name])
     wait_for_background(page)
@@ -35,7 +33,7 @@ def test_map_has_no_accessibility_violations_and_is_kept_as_a_screenshot(page, n
     expect(figure).to_contain_text("Kaartgegevens: CBS / Kadaster (PDOK), 2025")
     box = figure.bounding_box()
     assert box["width"] > 250 and box["height"] > 250
-    figure.screenshot(path=DOCS / f"screenshot-map-{name}.png")
+    figure.screenshot(path=screenshots / f"screenshot-map-{name}.png")
     results = Axe().run(page, options=WCAG_AA)
     assert results.violations_count == 0, results.generate_report()
 

@@ -1,8 +1,6 @@
 """A council member reading on a phone: the chart's text at 375 px, sideways scrolling that shows
 itself, and axe-core with its best-practice rules on every public page type, in Dutch and English."""
 
-from pathlib import Path
-
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from django.urls import reverse
@@ -14,7 +12,6 @@ from tests.factories import PASSWORD, make_document, make_user
 
 pytestmark = pytest.mark.browser
 
-DOCS = Path(__file__).resolve().parents[2] / "docs"
 SVM = "/partnerships/schiedam-vlaardingen-maassluis-ict/"
 PHONE = {"width": 375, "height": 812}
 BEST_PRACTICE = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]}}
@@ -30,7 +27,7 @@ CHART_TEXT_SIZES = """() => [...document.querySelectorAll('.chart svg')].flatMap
 })"""
 
 
-def test_at_375_px_no_chart_text_is_under_12_px_and_the_names_stay_in_view(page):
+def test_at_375_px_no_chart_text_is_under_12_px_and_the_names_stay_in_view(page, screenshots):
     page.set_viewport_size(PHONE)
     page.goto(SVM)
     sizes = page.evaluate(CHART_TEXT_SIZES)
@@ -41,7 +38,7 @@ def test_at_375_px_no_chart_text_is_under_12_px_and_the_names_stay_in_view(page)
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     scroller = page.locator(".chart__scroll")
     assert scroller.evaluate("el => el.scrollWidth > el.clientWidth")
-    page.locator(".chart").screenshot(path=DOCS / "screenshot-phone-chart.png")
+    page.locator(".chart").screenshot(path=screenshots / "screenshot-phone-chart.png")
     names_before = page.locator(".chart__names").bounding_box()
     scroller.evaluate("el => el.scrollLeft = el.scrollWidth")
     assert scroller.evaluate("el => el.scrollLeft") > 300
