@@ -164,19 +164,22 @@ def _documents(internal: bool) -> Prefetch:
 
 
 def _get_partnership(request, slug: str) -> Partnership:
-    """The partnership if this user may see it; with its pillars, and the agreements and their
-    documents this user may see. 4 queries (3 without agreements)."""
+    """The partnership if this user may see it, with its pillars: 2 queries."""
     internal = permissions.can_view_internal(request.user)
-    agreements = (
+    queryset = Partnership.objects.for_audience(internal).prefetch_related("pillars")
+    return get_object_or_404(queryset, slug=slug)
+
+
+def _agreements_of(partnership, internal: bool) -> list:
+    """The agreements of the partnership this audience sees, with their documents: 2 queries (1
+    without agreements)."""
+    return list(
         Agreement.objects.for_audience(internal)
+        .filter(partnership=partnership)
         .for_list()
         .prefetch_related(_documents(internal))
         .order_by(F("date_lower").asc(nulls_last=True), "title")
     )
-    queryset = Partnership.objects.for_audience(internal).prefetch_related(
-        "pillars", Prefetch("agreements", queryset=agreements)
-    )
-    return get_object_or_404(queryset, slug=slug)
 
 
 # A timeline longer than this is grouped by year and paged (TIMELINE_PAGE_SIZE events a page), and
@@ -226,9 +229,9 @@ def partnership_detail(request, slug: str):
     their municipalities, sources (Event.objects.for_timeline), participants and documents of the
     events shown (+ session/user when signed in).
 
-    The status, chart, members table and timeline are cached per change of the partnership
-    (cooperation/fragments.py); a cached page costs 5 queries: partnership, pillars, agreements,
-    their documents, latest verification. Every "now" claim is as of the latest evidence, computed
+    The status, chart, members table, timeline and agreements are cached per change of the
+    partnership (cooperation/fragments.py); a cached page costs 3 queries: partnership, pillars,
+    latest verification. Every "now" claim is as of the latest evidence, computed
     here from the events shown, their sources and the latest verification. A timeline of more than
     TIMELINE_GROUP_THRESHOLD events is shown a page (?page=) at a time, grouped by year, with a
     chart that counts events per year; the same 10 queries, the people and documents of one page only.
@@ -286,6 +289,9 @@ def partnership_detail(request, slug: str):
             "members_html": render_to_string("cooperation/_partnership_body.html", {**context, "part": "members"}),
             "timeline_html": render_to_string("cooperation/_partnership_body.html", {**context, "part": "timeline"}),
             "map_members": map_views.partnership_members(events, memberships),
+            "agreements_html": render_to_string(
+                "cooperation/_agreements.html", {"agreements": _agreements_of(partnership, internal)}
+            ),
         }
 
     part = "page" if number == 1 else f"page-{number}"

@@ -143,7 +143,7 @@ def test_its_public_query_count_is_that_of_a_small_one(client, big, django_asser
         # the map area of the former municipality.
         with django_assert_num_queries(10):
             assert client.get(partnership.get_absolute_url()).status_code == 200
-        with django_assert_num_queries(4):
+        with django_assert_num_queries(3):  # partnership, pillars, latest verification
             client.get(partnership.get_absolute_url())
 
 

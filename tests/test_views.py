@@ -87,9 +87,9 @@ def test_partnership_page_query_count_is_pinned(client, django_assert_num_querie
         # municipalities, sources, participants, the events' documents
         with django_assert_num_queries(10):
             assert client.get(SVM_URL).status_code == 200
-        # the status, chart and timeline come from the cache: partnership, pillars, agreements,
-        # their documents, latest verification
-        with django_assert_num_queries(5):
+        # the status, chart, timeline and agreements come from the cache: partnership, pillars,
+        # latest verification
+        with django_assert_num_queries(3):
             assert client.get(SVM_URL).status_code == 200
 
 
