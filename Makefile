@@ -66,7 +66,7 @@ test: export DJANGO_SECRET_KEY = test-only-secret-key-0123456789-abcdefghijklmno
 test: install-dev services browser java
 	$(BIN)/ruff check .
 	$(BIN)/python manage.py makemigrations --check --dry-run
-	$(BIN)/pytest -n $(TEST_PROCESSES)
+	$(BIN)/pytest -n $(TEST_PROCESSES) --dist worksteal
 
 # The production deploy of docs/operations.md, performed and smoke-tested against the local
 # PostgreSQL and Redis (fresh database, gunicorn + worker + beat from the Procfile), then stopped.
