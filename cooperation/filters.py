@@ -190,6 +190,37 @@ class ListFilterSet(django_filters.FilterSet):
         """Whether anything but the order was chosen."""
         return bool(self.valid.keys() - {"sort"})
 
+    # The filters the registers share: the same words, the same queryset methods (search,
+    # with_member, on_pillar on both PartnershipQuerySet and AgreementQuerySet).
+
+    def filter_q(self, queryset, name, value):
+        return queryset.search(value)
+
+    def filter_municipality(self, queryset, name, value):
+        return queryset.with_member(municipality__cbs_code=value)
+
+    def filter_province(self, queryset, name, value):
+        return queryset.with_member(municipality__province=value)
+
+    def filter_pillar(self, queryset, name, value):
+        return queryset.on_pillar(value)
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        if "sort" in self.filters:
+            queryset = queryset.order_by(*self._ordering(queryset), "pk")
+        return queryset
+
+    # The order when none is chosen (and when "relevance" is chosen without a search).
+    default_order = "name"
+
+    @property
+    def order(self) -> str:
+        """The order in effect: relevance when searching, else the default, unless another was chosen."""
+        searching = "q" in self.valid
+        chosen = self.valid.get("sort") or ("relevance" if searching else self.default_order)
+        return self.default_order if chosen == "relevance" and not searching else chosen
+
 
 class PartnershipFilterSet(ListFilterSet):
     """Every filter of a list of partnerships. Use a subset: `PartnershipFilterSet.only("pillar", "sort")`.
@@ -232,18 +263,6 @@ class PartnershipFilterSet(ListFilterSet):
 
     # Filtering
 
-    def filter_q(self, queryset, name, value):
-        return queryset.search(value)
-
-    def filter_municipality(self, queryset, name, value):
-        return queryset.with_member(municipality__cbs_code=value)
-
-    def filter_province(self, queryset, name, value):
-        return queryset.with_member(municipality__province=value)
-
-    def filter_pillar(self, queryset, name, value):
-        return queryset.on_pillar(value)
-
     def filter_year(self, queryset, name, value):
         return queryset.active_in(int(value))
 
@@ -256,20 +275,7 @@ class PartnershipFilterSet(ListFilterSet):
         # that this audience can see (derived.rebuild), and with no other.
         return queryset.changed_since(value)
 
-    def filter_queryset(self, queryset):
-        queryset = super().filter_queryset(queryset)
-        if "sort" in self.filters:
-            queryset = queryset.order_by(*self._ordering(queryset), "pk")
-        return queryset
-
     # What the page shows
-
-    @property
-    def order(self) -> str:
-        """The order in effect: relevance when searching, else by name, unless another was chosen."""
-        searching = "q" in self.valid
-        chosen = self.valid.get("sort") or ("relevance" if searching else "name")
-        return "name" if chosen == "relevance" and not searching else chosen
 
     def _ordering(self, queryset) -> list:
         sort = self.order
@@ -346,6 +352,8 @@ class AgreementFilterSet(ListFilterSet):
     (`AgreementQuerySet.with_state`).
     """
 
+    default_order = "term_end"
+
     q = django_filters.CharFilter(
         method="filter_q",
         label=_("Search"),
@@ -401,36 +409,11 @@ class AgreementFilterSet(ListFilterSet):
         ]
         form = PartnershipFilterForm
 
-    def filter_q(self, queryset, name, value):
-        return queryset.search(value)
-
-    def filter_municipality(self, queryset, name, value):
-        return queryset.with_member(municipality__cbs_code=value)
-
-    def filter_province(self, queryset, name, value):
-        return queryset.with_member(municipality__province=value)
-
-    def filter_pillar(self, queryset, name, value):
-        return queryset.on_pillar(value)
-
     def filter_state(self, queryset, name, value):
         return queryset.in_state(value, timezone.localdate())
 
     def filter_in_force_on(self, queryset, name, value):
         return queryset.in_force_on(value)
-
-    def filter_queryset(self, queryset):
-        queryset = super().filter_queryset(queryset)
-        if "sort" in self.filters:
-            queryset = queryset.order_by(*self._ordering(queryset), "pk")
-        return queryset
-
-    @property
-    def order(self) -> str:
-        """The order in effect: relevance when searching, else by term end, unless another was chosen."""
-        searching = "q" in self.valid
-        chosen = self.valid.get("sort") or ("relevance" if searching else "term_end")
-        return "term_end" if chosen == "relevance" and not searching else chosen
 
     def _ordering(self, queryset) -> list:
         sort = self.order
