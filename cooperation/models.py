@@ -246,16 +246,44 @@ class _StaffIterable(ModelIterable):
             yield partnership
 
 
-class PartnershipQuerySet(models.QuerySet):
-    """Partnerships; `for_audience()` makes the derived fields, filters and orderings read one
-    audience's copy (public unless told otherwise)."""
+class AudienceQuerySet(models.QuerySet):
+    """What the registers read per audience share: the audience a queryset reads (kept across
+    clones), and the filters on the partnership a row belongs to (`partnership_column`: the row's
+    own key for partnerships, its partnership's for agreements), as semi-joins (`IN (...)`), so each
+    row once without DISTINCT."""
 
     audience = Audience.PUBLIC
+    partnership_column = "partnership_id"
 
     def _clone(self):
         clone = super()._clone()
         clone.audience = self.audience
         return clone
+
+    @property
+    def internal(self) -> bool:
+        return self.audience == Audience.STAFF
+
+    def _memberships(self):
+        return Membership.objects.filter(audience=self.audience)
+
+    def with_member(self, **lookups):
+        """Rows whose partnership has a member (current or former, in this audience's copy)
+        matching `lookups`, e.g. `municipality__province="Zeeland"`."""
+        members = self._memberships().filter(**lookups).values("partnership_id")
+        return self.filter(**{f"{self.partnership_column}__in": members})
+
+    def on_pillar(self, code: str):
+        """Rows whose partnership works on the pillar with this code."""
+        links = Partnership.pillars.through.objects.filter(pillar__code=code).values("partnership_id")
+        return self.filter(**{f"{self.partnership_column}__in": links})
+
+
+class PartnershipQuerySet(AudienceQuerySet):
+    """Partnerships; `for_audience()` makes the derived fields, filters and orderings read one
+    audience's copy (public unless told otherwise)."""
+
+    partnership_column = "pk"
 
     def public(self):
         return self.filter(visibility=Visibility.PUBLIC)
@@ -293,20 +321,6 @@ class PartnershipQuerySet(models.QuerySet):
         the GIN-indexed vector of migration 0019 (one per audience), annotated with `search_rank`."""
         vector = "staff_search_vector" if self.audience == Audience.STAFF else "search_vector"
         return search.filter_queryset(self, query, field=self.audience_field("search_text"), vector=vector)
-
-    def _memberships(self):
-        return Membership.objects.filter(audience=self.audience)
-
-    def with_member(self, **lookups):
-        """Partnerships with a member (in this audience's copy) matching `lookups`, e.g.
-        `municipality__province="Zeeland"`: a semi-join (`pk IN (...)`), so each partnership once
-        without DISTINCT."""
-        return self.filter(pk__in=self._memberships().filter(**lookups).values("partnership_id"))
-
-    def on_pillar(self, code: str):
-        """Partnerships on the pillar with this code (a semi-join, as `with_member`)."""
-        links = self.model.pillars.through.objects.filter(pillar__code=code)
-        return self.filter(pk__in=links.values("partnership_id"))
 
     def active_in(self, year: int):
         """Partnerships with a membership (in this audience's copy) that overlaps the given year
@@ -450,16 +464,9 @@ class Partnership(models.Model):
         return self.public_changed_at
 
 
-class AgreementQuerySet(models.QuerySet):
+class AgreementQuerySet(AudienceQuerySet):
     """Agreements; `for_audience()` makes the state, filters and search read one audience's events,
     memberships and evidence (public unless told otherwise), like `PartnershipQuerySet`."""
-
-    audience = Audience.PUBLIC
-
-    def _clone(self):
-        clone = super()._clone()
-        clone.audience = self.audience
-        return clone
 
     def public(self):
         return self.filter(visibility=Visibility.PUBLIC, partnership__visibility=Visibility.PUBLIC)
@@ -470,10 +477,6 @@ class AgreementQuerySet(models.QuerySet):
         clone = self._chain() if internal else self.public()
         clone.audience = audience_of(internal)
         return clone
-
-    @property
-    def internal(self) -> bool:
-        return self.audience == Audience.STAFF
 
     def _citing(self):
         """The events citing the outer agreement that this audience sees (for `Exists`)."""
@@ -532,16 +535,6 @@ class AgreementQuerySet(models.QuerySet):
             Q(term_start__lte=day) | Q(term_start__isnull=True, date_upper__lte=day),
             Q(term_end__isnull=True) | Q(term_end__gte=day),
         ).exclude(Exists(terminated))
-
-    def with_member(self, **lookups):
-        """Agreements of partnerships with a member (current or former, in this audience's copy)
-        matching `lookups`: a semi-join, as `PartnershipQuerySet.with_member`."""
-        members = Membership.objects.filter(audience=self.audience, **lookups)
-        return self.filter(partnership_id__in=members.values("partnership_id"))
-
-    def on_pillar(self, code: str):
-        links = Partnership.pillars.through.objects.filter(pillar__code=code)
-        return self.filter(partnership_id__in=links.values("partnership_id"))
 
     def search(self, query: str):
         """Agreements whose search document (this audience's copy, `derived.agreement_search_text`:
