@@ -114,13 +114,7 @@ def event_save(*, event: Event, save_links: Callable[[], Iterable[int] | None] |
 @transaction.atomic
 def events_delete(*, events: Iterable[Event]) -> int:
     """Delete events (one, or a selection) and rebuild the partnerships they belonged to."""
-    events = list(events)
-    partnership_ids = {event.partnership_id for event in events}
-    _files_removed_on_commit(Document.objects.filter(event__in=[event.pk for event in events]))
-    for event in events:
-        event.delete()
-    partnerships_changed(partnership_ids=partnership_ids)
-    return len(events)
+    return _delete_with_documents(list(events), owner="event")
 
 
 @transaction.atomic
@@ -152,13 +146,19 @@ def agreements_save(*, agreements: Iterable[Agreement]) -> list[Agreement]:
 
 @transaction.atomic
 def agreements_delete(*, agreements: Iterable[Agreement]) -> int:
-    agreements = list(agreements)
-    partnership_ids = {agreement.partnership_id for agreement in agreements}
-    _files_removed_on_commit(Document.objects.filter(agreement__in=[agreement.pk for agreement in agreements]))
-    for agreement in agreements:
-        agreement.delete()
+    """Delete agreements (one, or a selection) and rebuild the partnerships they belonged to."""
+    return _delete_with_documents(list(agreements), owner="agreement")
+
+
+def _delete_with_documents(objects: list, *, owner: str) -> int:
+    """Delete events or agreements (`owner` names which: the documents' foreign key), their
+    documents' files once the deletion commits, and rebuild their partnerships."""
+    partnership_ids = {obj.partnership_id for obj in objects}
+    _files_removed_on_commit(Document.objects.filter(**{f"{owner}__in": [obj.pk for obj in objects]}))
+    for obj in objects:
+        obj.delete()
     partnerships_changed(partnership_ids=partnership_ids)
-    return len(agreements)
+    return len(objects)
 
 
 def _files_removed_on_commit(documents_queryset) -> None:
